@@ -1,0 +1,60 @@
+# queueadmin: `make run` starts the demo, `make test` runs the suite.
+# Both create the virtualenv (.venv) on first use with a Python >= 3.12.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint format venv clean
+
+# Looks on PATH first, then in pyenv's and the usual install locations.
+define FIND_PYTHON
+ok() { "$$1" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; }; \
+for c in python3 python3.14 python3.13 python3.12 python; do \
+  p=$$(command -v "$$c" 2>/dev/null) && ok "$$p" && { echo "$$p"; exit 0; }; \
+done; \
+root=$${PYENV_ROOT:-$$(pyenv root 2>/dev/null || echo "$$HOME/.pyenv")}; \
+for p in $$(ls -d "$$root"/versions/3.*/bin/python 2>/dev/null | sort -t/ -k1,1 -rV) \
+         /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9] /opt/python*/bin/python3; do \
+  [ -x "$$p" ] && ok "$$p" && { echo "$$p"; exit 0; }; \
+done; exit 1
+endef
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@python=$$( $(FIND_PYTHON) ) || { \
+	  echo "queueadmin needs Python 3.12 or newer and found none on PATH or under pyenv."; \
+	  echo "Install one, e.g. 'pyenv install 3.13' or 'apt-get install python3.13 python3.13-venv',"; \
+	  echo "then run make again."; exit 1; }; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  echo "Creating $(VENV) with $$python ($$($$python --version))"; \
+	  rm -rf $(VENV) && $$python -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_demo_user
+	@echo "queueadmin at http://$(HOST):$(PORT)/ (Django admin: http://$(HOST):$(PORT)/admin/)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

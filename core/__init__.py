@@ -1,0 +1,1 @@
+"""queueadmin's Django app: the job queue, its worker and its dashboard."""

@@ -1,0 +1,28 @@
+"""queueadmin's settings, read from ``settings.QUEUEADMIN`` with documented defaults."""
+
+from typing import Any
+
+from django.conf import settings
+
+#: Defaults for every key of ``settings.QUEUEADMIN``.
+DEFAULTS: dict[str, Any] = {
+    #: Queue used when ``enqueue`` is not given one.
+    "DEFAULT_QUEUE": "default",
+    #: Attempts a job gets before it is failed for good (the first run counts).
+    "DEFAULT_MAX_ATTEMPTS": 3,
+    #: Base delay in seconds before a retry.
+    "DEFAULT_RETRY_DELAY": 10.0,
+    #: "exponential" (delay * 2**attempts, with jitter) or "fixed".
+    "DEFAULT_RETRY_BACKOFF": "exponential",
+    #: Cap in seconds on the exponential delay.
+    "DEFAULT_RETRY_DELAY_MAX": 3600.0,
+    #: Rows changed per statement by bulk edits/cancels and per insert by enqueue_many.
+    "BULK_CHUNK_SIZE": 1000,
+}
+
+
+def get(name: str) -> Any:
+    """Return the queueadmin setting ``name``, falling back to its default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"unknown queueadmin setting {name!r}")
+    return getattr(settings, "QUEUEADMIN", {}).get(name, DEFAULTS[name])

@@ -1,0 +1,17 @@
+"""Exceptions raised by the queue API."""
+
+
+class QueueError(Exception):
+    """Base class of every error the queue API raises."""
+
+
+class InvalidJobError(QueueError, ValueError):
+    """A job's fields (or an edit, or a filter) are invalid; nothing was written."""
+
+
+class JobNotFound(QueueError, LookupError):
+    """No job has the given id."""
+
+
+class JobStateError(QueueError):
+    """The job's status forbids the requested change; nothing was written."""

@@ -1,0 +1,150 @@
+"""The Job table and its event history."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class JobStatus(models.TextChoices):
+    """Where a job is in its lifecycle."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: Statuses a job never leaves on its own.
+FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class RetryBackoff(models.TextChoices):
+    """How the delay between attempts grows."""
+
+    FIXED = "fixed"
+    EXPONENTIAL = "exponential"
+
+
+class EventType(models.TextChoices):
+    """Kinds of entries in a job's history."""
+
+    ADDED = "added"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RETRIED = "retried"
+    CANCELLED = "cancelled"
+    EDITED = "edited"
+    PROLONGED = "prolonged"
+    WAITING = "waiting"
+    PROGRESS = "progress"
+    RECLAIMED = "reclaimed"
+
+
+class Job(models.Model):
+    """One unit of work: a handler name, a JSON payload and how to run it."""
+
+    id = models.BigAutoField(primary_key=True)
+    job_type = models.CharField(max_length=200)
+    queue = models.CharField(max_length=100, default="default")
+    channel = models.CharField(max_length=200, null=True, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=JobStatus, default=JobStatus.PENDING)
+    #: -100..100; higher runs first.
+    priority = models.SmallIntegerField(default=0)
+    run_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    #: Seconds before the first retry (the base of the exponential backoff).
+    retry_delay = models.FloatField(default=10.0)
+    retry_backoff = models.CharField(
+        max_length=20, choices=RetryBackoff, default=RetryBackoff.EXPONENTIAL
+    )
+    #: Cap in seconds on the delay between attempts.
+    retry_delay_max = models.FloatField(default=3600.0)
+    #: Seconds a run may take; None for no limit.
+    timeout = models.FloatField(null=True, blank=True)
+    force_kill_on_timeout = models.BooleanField(default=False)
+    tags = models.JSONField(default=list, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    output = models.JSONField(null=True, blank=True)
+    #: One entry per failed attempt: attempt, at, message, type, traceback, reason.
+    errors = models.JSONField(default=list, blank=True)
+    #: Memoized results of ``ctx.run`` steps, by step name.
+    step_data = models.JSONField(default=dict, blank=True)
+    wait_until = models.DateTimeField(null=True, blank=True)
+    wait_token = models.CharField(max_length=64, null=True, blank=True)
+    #: Ids of jobs that must complete before this one runs.
+    depends_on = models.JSONField(default=list, blank=True)
+    dead_letter_job_type = models.CharField(max_length=200, null=True, blank=True)
+    locked_by = models.CharField(max_length=200, null=True, blank=True)
+    #: The lease: a processing job whose lease passed is reclaimed.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Exactly the claim query: pending jobs of a queue in run order.
+            models.Index(
+                "queue",
+                models.F("priority").desc(),
+                "run_at",
+                "id",
+                name="job_claim_idx",
+                condition=Q(status="pending"),
+            ),
+            models.Index(fields=["status", "id"], name="job_status_idx"),
+            models.Index(fields=["job_type", "id"], name="job_type_idx"),
+            models.Index(
+                fields=["locked_until"], name="job_lease_idx", condition=Q(status="processing")
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="job_idempotency_key_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__gte=-100, priority__lte=100),
+                name="job_priority_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100),
+                name="job_progress_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.job_type} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the job is completed, failed or cancelled."""
+        return self.status in FINISHED_STATUSES
+
+
+class JobEvent(models.Model):
+    """One entry of a job's history: what happened, when, and details."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Indexed by jobevent_job_idx (job, id), which also serves the foreign key.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events", db_index=False)
+    type = models.CharField(max_length=20, choices=EventType)
+    at = models.DateTimeField(auto_now_add=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "id"], name="jobevent_job_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} of job #{self.job_id} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,318 @@
+"""The public queue API: enqueue jobs, look them up, and change them.
+
+Every state change writes a JobEvent in the same transaction, so a caller's
+``transaction.atomic()`` that rolls back leaves neither job nor event.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import conf, jobspec
+from core.exceptions import InvalidJobError, JobNotFound, JobStateError
+from core.filters import filter_jobs
+from core.models import EventType, Job, JobEvent, JobStatus
+
+__all__ = [
+    "cancel_job",
+    "cancel_jobs",
+    "edit_job",
+    "edit_jobs",
+    "enqueue",
+    "enqueue_many",
+    "find_jobs",
+    "get_job",
+    "retry_job",
+]
+
+#: Statuses from which a job may be retried.
+RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.COMPLETED)
+#: Statuses from which a job may be cancelled (a processing job sees should_abort()).
+CANCELLABLE = (JobStatus.PENDING, JobStatus.WAITING, JobStatus.PROCESSING)
+#: Statuses in which a job may be edited.
+EDITABLE = (JobStatus.PENDING,)
+
+
+def _metadata(actor: Any = None, **details: Any) -> dict[str, Any]:
+    """Event metadata as JSON (datetimes as ISO strings), with the acting user if any."""
+    if actor is not None:
+        details["actor"] = str(actor)
+    return json.loads(json.dumps(details, cls=DjangoJSONEncoder))
+
+
+def _job_id(job_id: Any) -> int:
+    if isinstance(job_id, Job):
+        return job_id.pk
+    if isinstance(job_id, bool) or not isinstance(job_id, int | str):
+        raise InvalidJobError(f"job id must be an integer, got {job_id!r}")
+    try:
+        return int(job_id)
+    except ValueError:
+        raise InvalidJobError(f"job id must be an integer, got {job_id!r}") from None
+
+
+def _check_dependencies(jobs: Iterable[Job]) -> None:
+    wanted = {dep for job in jobs for dep in job.depends_on}
+    if not wanted:
+        return
+    found = set(Job.objects.filter(id__in=wanted).values_list("id", flat=True))
+    missing = sorted(wanted - found)
+    if missing:
+        raise InvalidJobError(f"depends_on: no job with id {', '.join(map(str, missing))}")
+
+
+def enqueue(job_type: str, payload: Any = None, **options: Any) -> Job:
+    """Add one job and return it.
+
+    Options: queue, priority (-100..100, higher first), run_at or delay,
+    max_attempts, retry_delay, retry_backoff, retry_delay_max, timeout,
+    force_kill_on_timeout, tags, idempotency_key, channel, depends_on,
+    dead_letter_job_type. With an idempotency key that already exists the
+    existing job is returned (``job.deduplicated`` is True) and nothing is written.
+    """
+    job = jobspec.build_job(job_type, payload, **options)
+    _check_dependencies([job])
+    key = job.idempotency_key
+    if key is not None:
+        existing = Job.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            existing.deduplicated = True
+            return existing
+    try:
+        with transaction.atomic():
+            job.save(force_insert=True)
+            JobEvent.objects.create(job=job, type=EventType.ADDED, metadata={})
+    except IntegrityError:
+        # A concurrent caller inserted the same key between our read and insert.
+        existing = Job.objects.filter(idempotency_key=key).first() if key else None
+        if existing is None:
+            raise
+        existing.deduplicated = True
+        return existing
+    job.deduplicated = False
+    return job
+
+
+def enqueue_many(specs: Iterable[Mapping[str, Any]]) -> list[Job]:
+    """Add many jobs in bulk inserts and return them in input order.
+
+    Each spec is a mapping with ``job_type``, optional ``payload`` and any
+    option of ``enqueue``. Every spec is validated before anything is written.
+    Specs whose idempotency key exists (or repeats an earlier spec's) yield
+    the existing job.
+    """
+    jobs = []
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, Mapping) or "job_type" not in spec:
+            raise InvalidJobError(f"specs[{index}]: must be a mapping with a job_type")
+        fields = dict(spec)
+        try:
+            jobs.append(jobspec.build_job(fields.pop("job_type"), **fields))
+        except InvalidJobError as exc:
+            raise InvalidJobError(f"specs[{index}]: {exc}") from None
+    _check_dependencies(jobs)
+    for _ in range(3):
+        try:
+            return _insert_many(jobs)
+        except IntegrityError:
+            # Lost an idempotency-key race; the next pass finds the winner's rows.
+            for job in jobs:
+                job.pk = None
+    raise IntegrityError("enqueue_many: idempotency keys kept conflicting; try again")
+
+
+def _insert_many(jobs: list[Job]) -> list[Job]:
+    keys = {job.idempotency_key for job in jobs if job.idempotency_key is not None}
+    chunk = conf.get("BULK_CHUNK_SIZE")
+    with transaction.atomic():
+        by_key = {j.idempotency_key: j for j in Job.objects.filter(idempotency_key__in=keys)}
+        for job in by_key.values():
+            job.deduplicated = True
+        result, new = [], []
+        for job in jobs:
+            key = job.idempotency_key
+            if key is not None and key in by_key:
+                result.append(by_key[key])
+                continue
+            if key is not None:
+                by_key[key] = job
+            job.deduplicated = False
+            new.append(job)
+            result.append(job)
+        Job.objects.bulk_create(new, batch_size=chunk)
+        JobEvent.objects.bulk_create(
+            [JobEvent(job=job, type=EventType.ADDED, metadata={}) for job in new],
+            batch_size=chunk,
+        )
+    return result
+
+
+def get_job(job_id: int) -> Job:
+    """Return the job with this id, or raise JobNotFound."""
+    try:
+        return Job.objects.get(pk=_job_id(job_id))
+    except Job.DoesNotExist:
+        raise JobNotFound(f"no job with id {job_id}") from None
+
+
+def find_jobs(
+    *, limit: int = 100, cursor: int | None = None, newest_first: bool = True, **filters: Any
+) -> list[Job]:
+    """Return up to ``limit`` jobs matching ``filters``, ordered by id.
+
+    Keyset pagination: pass the id of the last job of a page as ``cursor`` to
+    get the next page. Filters: see ``core.filters.filter_jobs``.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidJobError(f"limit: must be an integer from 1 to 10000, got {limit!r}")
+    qs = filter_jobs(**filters)
+    if cursor is not None:
+        cursor = _job_id(cursor)
+        qs = qs.filter(id__lt=cursor) if newest_first else qs.filter(id__gt=cursor)
+    return list(qs.order_by("-id" if newest_first else "id")[:limit])
+
+
+def _locked_job(job_id: Any, allowed: tuple[str, ...], action: str) -> Job:
+    """Fetch and lock a job inside the caller's transaction; check its status allows ``action``."""
+    job = Job.objects.select_for_update().filter(pk=_job_id(job_id)).first()
+    if job is None:
+        raise JobNotFound(f"no job with id {job_id}")
+    if job.status not in allowed:
+        raise JobStateError(
+            f"cannot {action} job {job.pk}: it is {job.status}; "
+            f"only {', '.join(allowed)} jobs allow it"
+        )
+    return job
+
+
+def retry_job(job_id: int, *, actor: Any = None) -> Job:
+    """Run a failed, cancelled or completed job again now; returns the pending job.
+
+    Its attempt count and error history are kept; max_attempts grows when it
+    was used up, so the job gets at least one more attempt.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        job = _locked_job(job_id, RETRYABLE, "retry")
+        previous = job.status
+        job.status = JobStatus.PENDING
+        job.run_at = now
+        job.max_attempts = max(job.max_attempts, job.attempts + 1)
+        job.progress = 0
+        job.output = None
+        job.locked_by = job.locked_until = None
+        job.started_at = job.completed_at = job.failed_at = job.cancelled_at = None
+        job.save()
+        JobEvent.objects.create(
+            job=job, type=EventType.RETRIED, metadata=_metadata(actor, previous_status=previous)
+        )
+    return job
+
+
+def cancel_job(job_id: int, *, actor: Any = None) -> Job:
+    """Cancel a pending, waiting or processing job; returns it.
+
+    A processing job is marked cancelled at once; its handler sees
+    ``ctx.should_abort()`` and its result is discarded.
+    """
+    with transaction.atomic():
+        job = _locked_job(job_id, CANCELLABLE, "cancel")
+        previous = job.status
+        job.status = JobStatus.CANCELLED
+        job.cancelled_at = timezone.now()
+        job.save()
+        JobEvent.objects.create(
+            job=job, type=EventType.CANCELLED, metadata=_metadata(actor, previous_status=previous)
+        )
+    return job
+
+
+def edit_job(job_id: int, *, actor: Any = None, **changes: Any) -> Job:
+    """Change fields of a pending job; returns it. See ``jobspec.EDITABLE_FIELDS``."""
+    values = jobspec.clean_changes(changes)
+    with transaction.atomic():
+        job = _locked_job(job_id, EDITABLE, "edit")
+        diff = {}
+        for name, value in values.items():
+            old = getattr(job, name)
+            if old != value:
+                diff[name] = {"from": old, "to": value}
+                setattr(job, name, value)
+        if diff:
+            job.save()
+            JobEvent.objects.create(
+                job=job, type=EventType.EDITED, metadata=_metadata(actor, changes=diff)
+            )
+    return job
+
+
+def _require_filters(filters: Mapping[str, Any], func: str) -> None:
+    if not any(v is not None for k, v in filters.items() if k != "tag_mode"):
+        raise InvalidJobError(
+            f"{func} needs at least one filter (to touch every job, pass status=...)"
+        )
+
+
+def _change_in_chunks(
+    filters: Mapping[str, Any],
+    allowed: tuple[str, ...],
+    values: Callable[[datetime], dict[str, Any]],
+    event_type: str,
+    metadata: dict[str, Any],
+) -> int:
+    """Set ``values(now)`` on matching jobs in ``allowed`` states, a chunk per transaction."""
+    qs = filter_jobs(**filters).filter(status__in=allowed)
+    chunk = conf.get("BULK_CHUNK_SIZE")
+    total, last_id = 0, 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                qs.filter(id__gt=last_id)
+                .order_by("id")
+                .select_for_update()
+                .values_list("id", flat=True)[:chunk]
+            )
+            if not ids:
+                return total
+            now = timezone.now()
+            changed = Job.objects.filter(id__in=ids, status__in=allowed)
+            total += changed.update(**values(now), updated_at=now)
+            JobEvent.objects.bulk_create(
+                [JobEvent(job_id=i, type=event_type, metadata=metadata) for i in ids],
+                batch_size=chunk,
+            )
+        last_id = ids[-1]
+
+
+def cancel_jobs(*, actor: Any = None, **filters: Any) -> int:
+    """Cancel every pending, waiting or processing job matching ``filters``; return the count."""
+    _require_filters(filters, "cancel_jobs")
+    return _change_in_chunks(
+        filters,
+        CANCELLABLE,
+        lambda now: {"status": JobStatus.CANCELLED, "cancelled_at": now},
+        EventType.CANCELLED,
+        _metadata(actor, bulk=True),
+    )
+
+
+def edit_jobs(filters: Mapping[str, Any], *, actor: Any = None, **changes: Any) -> int:
+    """Apply ``changes`` to every pending job matching ``filters``; return the count."""
+    if not isinstance(filters, Mapping):
+        raise InvalidJobError(f"edit_jobs: filters must be a mapping, got {filters!r}")
+    _require_filters(filters, "edit_jobs")
+    values = jobspec.clean_changes(changes)
+    return _change_in_chunks(
+        filters,
+        EDITABLE,
+        lambda now: values,
+        EventType.EDITED,
+        _metadata(
+            actor, changes={name: {"to": value} for name, value in values.items()}, bulk=True
+        ),
+    )

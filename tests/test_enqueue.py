@@ -1,0 +1,207 @@
+"""enqueue and enqueue_many: defaults, options, idempotency, transactions, bulk inserts."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import queue
+from core.exceptions import InvalidJobError
+from core.models import EventType, Job, JobEvent, JobStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_enqueue_stores_a_pending_job_with_documented_defaults():
+    before = timezone.now()
+    job = queue.enqueue("email.send", {"to": "a@example.com"})
+    job = Job.objects.get(pk=job.pk)
+    assert job.job_type == "email.send"
+    assert job.payload == {"to": "a@example.com"}
+    assert job.status == JobStatus.PENDING
+    assert (job.queue, job.priority, job.attempts, job.max_attempts) == ("default", 0, 0, 3)
+    assert (job.retry_delay, job.retry_backoff, job.retry_delay_max) == (
+        10.0,
+        "exponential",
+        3600.0,
+    )
+    assert before <= job.run_at <= timezone.now()
+    assert job.tags == []
+    assert job.idempotency_key is None
+    assert job.timeout is None
+
+
+def test_enqueue_stores_every_option():
+    other = queue.enqueue("first")
+    run_at = timezone.now() + timedelta(hours=1)
+    job = queue.enqueue(
+        "report.build",
+        [1, 2, 3],
+        queue="reports",
+        priority=-7,
+        run_at=run_at,
+        max_attempts=5,
+        retry_delay=2.5,
+        retry_backoff="fixed",
+        retry_delay_max=60,
+        timeout=30,
+        force_kill_on_timeout=True,
+        tags=["tenant:1", "nightly"],
+        idempotency_key="report-2026-11-22",
+        channel="tenant-1",
+        depends_on=[other.pk],
+        dead_letter_job_type="report.dead",
+    )
+    stored = Job.objects.get(pk=job.pk)
+    assert stored.payload == [1, 2, 3]
+    assert (stored.queue, stored.priority, stored.run_at) == ("reports", -7, run_at)
+    assert (stored.max_attempts, stored.retry_delay, stored.retry_backoff) == (5, 2.5, "fixed")
+    assert (stored.retry_delay_max, stored.timeout, stored.force_kill_on_timeout) == (60, 30, True)
+    assert stored.tags == ["tenant:1", "nightly"]
+    assert stored.idempotency_key == "report-2026-11-22"
+    assert stored.channel == "tenant-1"
+    assert stored.depends_on == [other.pk]
+    assert stored.dead_letter_job_type == "report.dead"
+
+
+def test_enqueue_with_delay_schedules_run_at_that_far_ahead():
+    before = timezone.now()
+    job = queue.enqueue("later", delay=timedelta(minutes=5))
+    assert before + timedelta(minutes=5) <= job.run_at <= timezone.now() + timedelta(minutes=5)
+    assert queue.enqueue("later", delay=90).run_at >= before + timedelta(seconds=90)
+
+
+def test_enqueue_writes_an_added_event():
+    job = queue.enqueue("x")
+    assert list(job.events.values_list("type", flat=True)) == [EventType.ADDED]
+
+
+def test_enqueue_deduplicates_tags_keeping_their_order():
+    assert queue.enqueue("x", tags=["b", "a", "b"]).tags == ["b", "a"]
+
+
+def test_enqueue_with_existing_idempotency_key_returns_that_job_and_writes_nothing():
+    first = queue.enqueue("x", {"n": 1}, idempotency_key="k1")
+    second = queue.enqueue("x", {"n": 2}, idempotency_key="k1")
+    assert second.pk == first.pk
+    assert second.payload == {"n": 1}
+    assert (first.deduplicated, second.deduplicated) == (False, True)
+    assert Job.objects.count() == 1
+    assert JobEvent.objects.count() == 1
+
+
+def test_enqueue_that_loses_an_idempotency_race_returns_the_winner(monkeypatch):
+    winner = queue.enqueue("x", idempotency_key="raced")
+    real_filter = Job.objects.filter
+    calls = []
+
+    def miss_first_lookup(*args, **kwargs):
+        # The first read happens "before the other caller committed".
+        calls.append(kwargs)
+        if len(calls) == 1:
+            return Job.objects.none()
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(Job.objects, "filter", miss_first_lookup)
+    with transaction.atomic():  # the caller's transaction survives the conflict
+        job = queue.enqueue("x", idempotency_key="raced")
+    assert job.pk == winner.pk
+    assert job.deduplicated
+    monkeypatch.undo()
+    assert Job.objects.filter(idempotency_key="raced").count() == 1
+
+
+class RollBack(Exception):
+    pass
+
+
+def enqueue_then_fail():
+    with transaction.atomic():
+        queue.enqueue("x", {"a": 1})
+        queue.enqueue_many([{"job_type": "y"}, {"job_type": "z"}])
+        assert Job.objects.count() == 3
+        raise RollBack
+
+
+def test_enqueue_inside_a_rolled_back_transaction_leaves_no_job_and_no_event():
+    with pytest.raises(RollBack):
+        enqueue_then_fail()
+    assert Job.objects.count() == 0
+    assert JobEvent.objects.count() == 0
+
+
+def test_enqueue_inside_a_committed_transaction_keeps_the_job():
+    with transaction.atomic():
+        job = queue.enqueue("x")
+    assert Job.objects.filter(pk=job.pk).exists()
+
+
+def test_enqueue_rejects_unknown_dependency_ids():
+    with pytest.raises(InvalidJobError, match="depends_on: no job with id 999"):
+        queue.enqueue("x", depends_on=[999])
+    assert Job.objects.count() == 0
+
+
+def test_enqueue_many_returns_jobs_in_input_order_with_ids():
+    specs = [{"job_type": f"t{i}", "payload": {"i": i}, "priority": i % 5} for i in range(50)]
+    jobs = queue.enqueue_many(specs)
+    assert [job.job_type for job in jobs] == [f"t{i}" for i in range(50)]
+    assert all(job.pk for job in jobs)
+    stored = Job.objects.in_bulk([job.pk for job in jobs])
+    assert [stored[job.pk].payload for job in jobs] == [{"i": i} for i in range(50)]
+    assert JobEvent.objects.filter(type=EventType.ADDED).count() == 50
+
+
+def test_enqueue_many_inserts_jobs_and_events_in_one_statement_each(django_assert_num_queries):
+    specs = [{"job_type": "bulk", "payload": i} for i in range(300)]
+    # One INSERT for the jobs, one for their events (plus the savepoint pair).
+    with django_assert_num_queries(4) as captured:
+        queue.enqueue_many(specs)
+    inserts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2
+    assert Job.objects.count() == 300
+
+
+def test_enqueue_many_splits_very_large_lists_into_a_few_inserts(django_assert_max_num_queries):
+    specs = [{"job_type": "bulk"} for _ in range(2500)]
+    with django_assert_max_num_queries(12):
+        jobs = queue.enqueue_many(specs)
+    assert len({job.pk for job in jobs}) == 2500
+
+
+def test_enqueue_many_resolves_existing_and_repeated_idempotency_keys():
+    existing = queue.enqueue("x", idempotency_key="old")
+    jobs = queue.enqueue_many(
+        [
+            {"job_type": "x", "idempotency_key": "old"},
+            {"job_type": "x", "idempotency_key": "new"},
+            {"job_type": "x", "idempotency_key": "new"},
+            {"job_type": "x"},
+        ]
+    )
+    assert jobs[0].pk == existing.pk
+    assert jobs[0].deduplicated
+    assert jobs[1].pk == jobs[2].pk
+    assert not jobs[1].deduplicated
+    assert Job.objects.count() == 3
+
+
+def test_enqueue_many_validates_every_spec_before_writing_anything():
+    with pytest.raises(InvalidJobError, match=r"specs\[1\]: priority"):
+        queue.enqueue_many([{"job_type": "ok"}, {"job_type": "bad", "priority": 500}])
+    assert Job.objects.count() == 0
+
+
+def test_enqueue_many_rejects_a_spec_without_job_type():
+    with pytest.raises(InvalidJobError, match=r"specs\[0\]: must be a mapping with a job_type"):
+        queue.enqueue_many([{"payload": 1}])
+
+
+def test_enqueue_many_of_nothing_returns_an_empty_list():
+    assert queue.enqueue_many([]) == []
+
+
+def test_database_refuses_a_priority_out_of_range_written_around_the_api():
+    with pytest.raises(IntegrityError):
+        Job.objects.create(job_type="x", run_at=timezone.now(), priority=1000)
