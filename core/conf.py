@@ -16,6 +16,16 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_RETRY_BACKOFF": "exponential",
     #: Cap in seconds on the exponential delay.
     "DEFAULT_RETRY_DELAY_MAX": 3600.0,
+    #: Modules imported by workers to register handlers (besides each app's
+    #: handlers.py / jobs.py).
+    "HANDLER_MODULES": [],
+    #: Seconds a claimed job's lease lasts; heartbeats renew it every third of that.
+    "LEASE_SECONDS": 30.0,
+    #: Seconds an idle worker waits between polls (None: 1.0 on PostgreSQL,
+    #: which also wakes on NOTIFY, and 0.05 on SQLite).
+    "POLL_INTERVAL": None,
+    #: Minimum seconds between two progress writes of one job (100% is always written).
+    "PROGRESS_INTERVAL": 0.5,
     #: Rows changed per statement by bulk edits/cancels and per insert by enqueue_many.
     "BULK_CHUNK_SIZE": 1000,
 }

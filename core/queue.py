@@ -5,6 +5,7 @@ Every state change writes a JobEvent in the same transaction, so a caller's
 """
 
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import conf, jobspec
+from core.drivers import get_driver
 from core.exceptions import InvalidJobError, JobNotFound, JobStateError
 from core.filters import filter_jobs
 from core.models import EventType, Job, JobEvent, JobStatus
@@ -28,6 +30,7 @@ __all__ = [
     "find_jobs",
     "get_job",
     "retry_job",
+    "wait",
 ]
 
 #: Statuses from which a job may be retried.
@@ -87,6 +90,7 @@ def enqueue(job_type: str, payload: Any = None, **options: Any) -> Job:
         with transaction.atomic():
             job.save(force_insert=True)
             JobEvent.objects.create(job=job, type=EventType.ADDED, metadata={})
+            _wake_workers({job.queue})
     except IntegrityError:
         # A concurrent caller inserted the same key between our read and insert.
         existing = Job.objects.filter(idempotency_key=key).first() if key else None
@@ -149,7 +153,39 @@ def _insert_many(jobs: list[Job]) -> list[Job]:
             [JobEvent(job=job, type=EventType.ADDED, metadata={}) for job in new],
             batch_size=chunk,
         )
+        if new:
+            _wake_workers({job.queue for job in new})
     return result
+
+
+def _wake_workers(queues: set[str]) -> None:
+    """Notify idle workers inside the enqueue transaction.
+
+    PostgreSQL delivers a NOTIFY only on commit (none after a rollback) and
+    folds identical ones, so a transaction sends one per queue.
+    """
+    driver = get_driver()
+    if driver.supports_notify:
+        driver.notify(queues)
+
+
+def wait(job_id: int, timeout: float | None = None, *, interval: float = 0.01) -> Job:
+    """Block until the job is completed, failed or cancelled; return it refreshed.
+
+    Raises TimeoutError after ``timeout`` seconds (None waits forever). Polls,
+    starting at ``interval`` seconds and backing off to a quarter second.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pk = _job_id(job_id)
+    while True:
+        job = get_job(pk)
+        if job.is_finished:
+            return job
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"job {pk} is still {job.status} after {timeout:g}s")
+        pause = interval if deadline is None else min(interval, max(deadline - time.monotonic(), 0))
+        time.sleep(pause)
+        interval = min(interval * 1.5, 0.25)
 
 
 def get_job(job_id: int) -> Job:

@@ -140,3 +140,9 @@ LOGGING = {
 
 # queueadmin's own settings; every key is optional (defaults in core/conf.py).
 QUEUEADMIN: dict = {}
+if os.environ.get("QUEUEADMIN_HANDLER_MODULES"):
+    QUEUEADMIN["HANDLER_MODULES"] = [
+        m.strip() for m in os.environ["QUEUEADMIN_HANDLER_MODULES"].split(",") if m.strip()
+    ]
+if os.environ.get("QUEUEADMIN_LEASE_SECONDS"):
+    QUEUEADMIN["LEASE_SECONDS"] = float(os.environ["QUEUEADMIN_LEASE_SECONDS"])

@@ -1,19 +1,98 @@
-"""What every database driver provides."""
+"""What every database driver provides, and the rows it hands the worker."""
 
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections
 from django.db.models import Q
 
 #: How a tag filter matches a job's tags.
 TAG_MODES = ("exact", "all", "any", "none")
+#: Channel the PostgreSQL driver NOTIFYs on enqueue.
+NOTIFY_CHANNEL = "queueadmin_jobs"
+
+
+@dataclass(slots=True)
+class ClaimedJob:
+    """A job as claimed for one attempt: just what running it needs."""
+
+    id: int
+    job_type: str
+    queue: str
+    payload: Any
+    attempts: int
+    max_attempts: int
+    retry_delay: float
+    retry_backoff: str
+    retry_delay_max: float
+    timeout: float | None
+    force_kill_on_timeout: bool
+    dead_letter_job_type: str | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one attempt, to be written in a batch.
+
+    status is completed, failed (for good) or pending (a retry after ``delay``
+    seconds); ``event`` is the JobEvent type to record with ``meta``.
+    """
+
+    job_id: int
+    status: str
+    event: str
+    output: Any = None
+    error: dict[str, Any] | None = None
+    delay: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: enqueue_many spec of the dead-letter job to add if this failure is written.
+    dead_letter: dict[str, Any] | None = None
+
+
+CLAIM_COLUMNS = (
+    "id, job_type, queue, payload, attempts, max_attempts, retry_delay, retry_backoff, "
+    "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type"
+)
+
+
+def claimed_from_row(row: tuple) -> ClaimedJob:
+    """Build a ClaimedJob from a row of CLAIM_COLUMNS (JSON arrives as text)."""
+    payload = row[3]
+    return ClaimedJob(
+        id=row[0],
+        job_type=row[1],
+        queue=row[2],
+        payload=json.loads(payload) if isinstance(payload, str) else payload,
+        attempts=row[4],
+        max_attempts=row[5],
+        retry_delay=row[6],
+        retry_backoff=row[7],
+        retry_delay_max=row[8],
+        timeout=row[9],
+        force_kill_on_timeout=bool(row[10]),
+        dead_letter_job_type=row[11],
+    )
 
 
 class Driver:
-    """Vendor-specific queries behind the queue API."""
+    """Vendor-specific queries behind the queue API and the worker."""
 
     #: Name of the Django database vendor this driver serves.
     vendor = ""
+    #: Whether idle workers can be woken by a notification instead of polling.
+    supports_notify = False
+    #: Seconds between polls when nothing wakes the worker sooner.
+    default_poll_interval = 1.0
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
+
+    @property
+    def connection(self):
+        return connections[self.using]
+
+    # -- filters -----------------------------------------------------------
 
     def tags_filter(self, tags: list[str], mode: str) -> Q:
         """Return a filter on ``Job.tags`` for ``tags`` under ``mode`` (see TAG_MODES).
@@ -39,3 +118,53 @@ class Driver:
 
     def _tags_none(self, tags: list[str]) -> Q:
         return ~self._tags_any(tags)
+
+    # -- the worker's statements ---------------------------------------------
+
+    def claim(
+        self,
+        worker_id: str,
+        queues: list[str] | None,
+        job_types: list[str] | None,
+        limit: int,
+        lease: float,
+    ) -> list[ClaimedJob]:
+        """Move up to ``limit`` due pending jobs to processing for ``worker_id``, in run order.
+
+        One statement; counts the attempt, sets the lease and writes the
+        ``processing`` events. ``queues``/``job_types`` None means any.
+        """
+        raise NotImplementedError
+
+    def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
+        """Write many outcomes and their events; return the ids actually changed.
+
+        A job no longer processing under ``worker_id`` (cancelled, reclaimed) is
+        left alone.
+        """
+        raise NotImplementedError
+
+    def heartbeat(
+        self, worker_id: str, lease: float, running_ids: list[int], processed: int
+    ) -> list[int]:
+        """Renew the leases of all of the worker's jobs and its Worker row, in one go.
+
+        Returns those of ``running_ids`` that an operator cancelled meanwhile.
+        """
+        raise NotImplementedError
+
+    def reclaim_expired(self) -> list[tuple[int, str]]:
+        """Return processing jobs whose lease passed to pending (or failed when
+        attempts are used up), with a ``reclaimed`` event; returns (id, new status)."""
+        raise NotImplementedError
+
+    def release(self, worker_id: str, job_ids: list[int]) -> int:
+        """Give unfinished jobs back at shutdown: pending again, the attempt not counted."""
+        raise NotImplementedError
+
+    def notify(self, queues: set[str]) -> None:
+        """Wake idle workers of these queues (no-op where unsupported)."""
+
+    def listen(self):
+        """A Listener (wait(timeout) -> bool, close()) for wake-ups, or None."""
+        return None

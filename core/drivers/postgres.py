@@ -1,14 +1,144 @@
 """PostgreSQL driver: jsonb operators, SKIP LOCKED claims, LISTEN/NOTIFY."""
 
+import json
+
 from django.db.models import Q
 
-from core.drivers.base import Driver
+from core.drivers.base import (
+    CLAIM_COLUMNS,
+    NOTIFY_CHANNEL,
+    ClaimedJob,
+    Driver,
+    Outcome,
+    claimed_from_row,
+)
+
+CLAIM = """
+WITH claimed AS (
+    UPDATE core_job AS j
+       SET status = 'processing', attempts = j.attempts + 1, locked_by = %(worker)s,
+           locked_until = now() + %(lease)s * interval '1 second',
+           started_at = now(), updated_at = now()
+      FROM (SELECT id FROM core_job
+             WHERE status = 'pending' AND run_at <= now() {filters}
+             ORDER BY priority DESC, run_at, id
+             LIMIT %(limit)s
+             FOR UPDATE SKIP LOCKED) AS picked
+     WHERE j.id = picked.id
+ RETURNING j.priority, j.run_at, {returning}
+), events AS (
+    INSERT INTO core_jobevent (job_id, type, at, metadata)
+    SELECT id, 'processing', now(),
+           jsonb_build_object('worker', %(worker)s::text, 'attempt', attempts)
+      FROM claimed
+)
+SELECT {columns} FROM claimed ORDER BY priority DESC, run_at, id
+"""
+
+FINISH = """
+WITH v AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::text[],
+                         %(errors)s::text[], %(delays)s::float8[], %(events)s::text[],
+                         %(metas)s::text[])
+        AS v(id, status, output, error, delay, event, meta)
+), done AS (
+    UPDATE core_job AS j
+       SET status = v.status,
+           output = CASE WHEN v.status = 'completed' THEN v.output::jsonb ELSE j.output END,
+           progress = CASE WHEN v.status = 'completed' THEN 100 ELSE j.progress END,
+           errors = CASE WHEN v.error IS NULL THEN j.errors
+                         ELSE j.errors || jsonb_build_array(v.error::jsonb) END,
+           run_at = CASE WHEN v.status = 'pending'
+                         THEN now() + v.delay * interval '1 second' ELSE j.run_at END,
+           completed_at = CASE WHEN v.status = 'completed' THEN now() ELSE j.completed_at END,
+           failed_at = CASE WHEN v.status = 'failed' THEN now() ELSE j.failed_at END,
+           locked_by = NULL, locked_until = NULL, updated_at = now()
+      FROM v
+     WHERE j.id = v.id AND j.status = 'processing' AND j.locked_by = %(worker)s
+ RETURNING j.id, v.event, v.meta
+)
+INSERT INTO core_jobevent (job_id, type, at, metadata)
+SELECT id, event, now(), meta::jsonb FROM done
+RETURNING job_id
+"""
+
+HEARTBEAT = """
+WITH w AS (
+    UPDATE core_worker SET heartbeat_at = now(), running = %(running)s,
+                           processed = %(processed)s
+     WHERE id = %(worker)s
+), renewed AS (
+    UPDATE core_job SET locked_until = now() + %(lease)s * interval '1 second'
+     WHERE locked_by = %(worker)s AND status = 'processing'
+)
+SELECT id FROM core_job WHERE id = ANY(%(running_ids)s) AND status = 'cancelled'
+"""
+
+RECLAIM = """
+WITH lost AS (
+    UPDATE core_job AS j
+       SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
+           failed_at = CASE WHEN j.attempts >= j.max_attempts THEN now() ELSE j.failed_at END,
+           run_at = CASE WHEN j.attempts >= j.max_attempts THEN j.run_at ELSE now() END,
+           errors = j.errors || jsonb_build_array(jsonb_build_object(
+               'attempt', j.attempts, 'at', now(), 'type', 'WorkerLost',
+               'message', 'lease expired: worker ' || coalesce(j.locked_by, '?')
+                          || ' stopped renewing it',
+               'traceback', '', 'reason', 'worker_lost')),
+           locked_by = NULL, locked_until = NULL, updated_at = now()
+     WHERE j.id IN (SELECT id FROM core_job
+                     WHERE status = 'processing' AND locked_until < now()
+                     ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+ RETURNING j.id, j.status, j.attempts
+), events AS (
+    INSERT INTO core_jobevent (job_id, type, at, metadata)
+    SELECT id, 'reclaimed', now(),
+           jsonb_build_object('status', status, 'attempt', attempts, 'reason', 'lease expired')
+      FROM lost
+)
+SELECT id, status FROM lost
+"""
+
+RELEASE = """
+WITH released AS (
+    UPDATE core_job
+       SET status = 'pending', attempts = greatest(attempts - 1, 0), run_at = now(),
+           locked_by = NULL, locked_until = NULL, updated_at = now()
+     WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
+ RETURNING id
+)
+INSERT INTO core_jobevent (job_id, type, at, metadata)
+SELECT id, 'reclaimed', now(), jsonb_build_object('reason', 'worker shutdown',
+                                                  'worker', %(worker)s::text)
+  FROM released
+"""
+
+
+class PostgresListener:
+    """A dedicated connection LISTENing for enqueue notifications."""
+
+    def __init__(self, conninfo: dict) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(autocommit=True, **conninfo)
+        self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a notification; True if one came."""
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+            return True
+        return False
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 class PostgresDriver(Driver):
     """Queries for PostgreSQL."""
 
     vendor = "postgresql"
+    supports_notify = True
+    default_poll_interval = 1.0
 
     def _tags_exact(self, tags: list[str]) -> Q:
         # jsonb @> and <@ compare as sets: both ways means the same tags.
@@ -20,3 +150,76 @@ class PostgresDriver(Driver):
     def _tags_any(self, tags: list[str]) -> Q:
         # jsonb ?| matches string elements of a top-level array.
         return Q(tags__has_any_keys=tags)
+
+    def claim(self, worker_id, queues, job_types, limit, lease) -> list[ClaimedJob]:
+        params = {"worker": worker_id, "lease": lease, "limit": limit}
+        filters = []
+        if queues is not None:
+            # "=" for one queue lets the planner walk job_claim_idx in order.
+            if len(queues) == 1:
+                filters.append("AND queue = %(queue)s")
+                params["queue"] = queues[0]
+            else:
+                filters.append("AND queue = ANY(%(queues)s)")
+                params["queues"] = list(queues)
+        if job_types is not None:
+            filters.append("AND job_type = ANY(%(job_types)s)")
+            params["job_types"] = list(job_types)
+        returning = ", ".join(f"j.{column.strip()}" for column in CLAIM_COLUMNS.split(","))
+        sql = CLAIM.format(filters=" ".join(filters), columns=CLAIM_COLUMNS, returning=returning)
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [claimed_from_row(row) for row in cursor.fetchall()]
+
+    def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
+        params = {
+            "worker": worker_id,
+            "ids": [o.job_id for o in outcomes],
+            "statuses": [o.status for o in outcomes],
+            "outputs": [json.dumps(o.output) for o in outcomes],
+            "errors": [None if o.error is None else json.dumps(o.error) for o in outcomes],
+            "delays": [o.delay for o in outcomes],
+            "events": [o.event for o in outcomes],
+            "metas": [json.dumps(o.meta) for o in outcomes],
+        }
+        with self.connection.cursor() as cursor:
+            cursor.execute(FINISH, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def heartbeat(self, worker_id, lease, running_ids, processed) -> list[int]:
+        params = {
+            "worker": worker_id,
+            "lease": lease,
+            "running": len(running_ids),
+            "running_ids": list(running_ids),
+            "processed": processed,
+        }
+        with self.connection.cursor() as cursor:
+            cursor.execute(HEARTBEAT, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def reclaim_expired(self) -> list[tuple[int, str]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(RECLAIM)
+            return [(row[0], row[1]) for row in cursor.fetchall()]
+
+    def release(self, worker_id: str, job_ids: list[int]) -> int:
+        if not job_ids:
+            return 0
+        with self.connection.cursor() as cursor:
+            cursor.execute(RELEASE, {"worker": worker_id, "ids": list(job_ids)})
+            return cursor.rowcount
+
+    def notify(self, queues: set[str]) -> None:
+        with self.connection.cursor() as cursor:
+            for queue in sorted(queues):
+                cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
+
+    def listen(self) -> PostgresListener:
+        params = self.connection.get_connection_params()
+        conninfo = {
+            k: v
+            for k, v in params.items()
+            if k in {"dbname", "user", "password", "host", "port", "sslmode", "application_name"}
+        }
+        return PostgresListener(conninfo)

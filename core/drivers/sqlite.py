@@ -1,14 +1,92 @@
-"""SQLite driver: json_each for tags, BEGIN IMMEDIATE claims, polling."""
+"""SQLite driver: json_each for tags, BEGIN IMMEDIATE claims, polling.
 
+SQLite is embedded, so "one round trip" is moot; what matters is one short
+write transaction per batch (BEGIN IMMEDIATE via transaction_mode) so
+workers queue on the busy timeout instead of failing.
+"""
+
+import json
+from datetime import datetime, timedelta
+
+from django.db import transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
-from core.drivers.base import Driver
+from core.drivers.base import CLAIM_COLUMNS, ClaimedJob, Driver, Outcome, claimed_from_row
 
 _HAS_TAG = 'EXISTS (SELECT 1 FROM json_each("core_job"."tags") WHERE json_each.value = %s)'
 _HAS_OTHER_TAG = (
     'EXISTS (SELECT 1 FROM json_each("core_job"."tags") WHERE json_each.value NOT IN ({}))'
 )
+
+CLAIM = """
+UPDATE core_job
+   SET status = 'processing', attempts = attempts + 1, locked_by = %s, locked_until = %s,
+       started_at = %s, updated_at = %s
+ WHERE id IN (SELECT id FROM core_job
+               WHERE status = 'pending' AND run_at <= %s {filters}
+               ORDER BY priority DESC, run_at, id
+               LIMIT %s)
+RETURNING priority, run_at, {columns}
+"""
+
+FINISH = """
+UPDATE core_job
+   SET status = v.status,
+       output = CASE WHEN v.status = 'completed' THEN v.output ELSE core_job.output END,
+       progress = CASE WHEN v.status = 'completed' THEN 100 ELSE core_job.progress END,
+       errors = CASE WHEN v.error IS NULL THEN core_job.errors
+                     ELSE json_insert(core_job.errors, '$[#]', json(v.error)) END,
+       run_at = CASE WHEN v.status = 'pending' THEN v.run_at ELSE core_job.run_at END,
+       completed_at = CASE WHEN v.status = 'completed' THEN %s ELSE core_job.completed_at END,
+       failed_at = CASE WHEN v.status = 'failed' THEN %s ELSE core_job.failed_at END,
+       locked_by = NULL, locked_until = NULL, updated_at = %s
+  FROM (SELECT value ->> 0 AS id, value ->> 1 AS status, value ->> 2 AS output,
+               value ->> 3 AS error, value ->> 4 AS run_at
+          FROM json_each(%s)) AS v
+ WHERE core_job.id = v.id AND core_job.status = 'processing' AND core_job.locked_by = %s
+RETURNING core_job.id
+"""
+
+INSERT_EVENTS = """
+INSERT INTO core_jobevent (job_id, type, at, metadata)
+SELECT value ->> 0, value ->> 1, %s, value ->> 2 FROM json_each(%s)
+"""
+
+HEARTBEAT_WORKER = """
+UPDATE core_worker SET heartbeat_at = %s, running = %s, processed = %s WHERE id = %s
+"""
+HEARTBEAT_JOBS = """
+UPDATE core_job SET locked_until = %s WHERE locked_by = %s AND status = 'processing'
+"""
+CANCELLED = """
+SELECT id FROM core_job WHERE status = 'cancelled' AND id IN (SELECT value FROM json_each(%s))
+"""
+
+RECLAIM = """
+UPDATE core_job
+   SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+       failed_at = CASE WHEN attempts >= max_attempts THEN %s ELSE failed_at END,
+       run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE %s END,
+       errors = json_insert(errors, '$[#]', json_object(
+           'attempt', attempts, 'at', %s, 'type', 'WorkerLost',
+           'message', 'lease expired: worker ' || coalesce(locked_by, '?')
+                      || ' stopped renewing it',
+           'traceback', '', 'reason', 'worker_lost')),
+       locked_by = NULL, locked_until = NULL, updated_at = %s
+ WHERE id IN (SELECT id FROM core_job WHERE status = 'processing' AND locked_until < %s
+              ORDER BY id LIMIT 1000)
+RETURNING id, status, attempts
+"""
+
+RELEASE = """
+UPDATE core_job
+   SET status = 'pending', attempts = max(attempts - 1, 0), run_at = %s,
+       locked_by = NULL, locked_until = NULL, updated_at = %s
+ WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
+RETURNING id
+"""
 
 
 def _condition(sql: str, params: list[str]) -> Q:
@@ -19,6 +97,8 @@ class SQLiteDriver(Driver):
     """Queries for SQLite."""
 
     vendor = "sqlite"
+    supports_notify = False
+    default_poll_interval = 0.05
 
     def _tags_all(self, tags: list[str]) -> Q:
         q = Q()
@@ -36,3 +116,94 @@ class SQLiteDriver(Driver):
         unique = list(dict.fromkeys(tags))
         others = _HAS_OTHER_TAG.format(", ".join(["%s"] * len(unique)))
         return self._tags_all(unique) & ~_condition(others, unique)
+
+    # Django stores aware datetimes in SQLite as naive UTC text; match that.
+    def _ts(self, value: datetime) -> str:
+        return self.connection.ops.adapt_datetimefield_value(value)
+
+    def _events(self, cursor, now: str, rows: list[tuple[int, str, dict]]) -> None:
+        if rows:
+            payload = json.dumps([[job_id, kind, json.dumps(meta)] for job_id, kind, meta in rows])
+            cursor.execute(INSERT_EVENTS, [now, payload])
+
+    def claim(self, worker_id, queues, job_types, limit, lease) -> list[ClaimedJob]:
+        now = timezone.now()
+        ts = self._ts(now)
+        filters, extra = [], []
+        if queues is not None:
+            filters.append(f"AND queue IN ({', '.join(['%s'] * len(queues))})")
+            extra += list(queues)
+        if job_types is not None:
+            filters.append(f"AND job_type IN ({', '.join(['%s'] * len(job_types))})")
+            extra += list(job_types)
+        sql = CLAIM.format(filters=" ".join(filters), columns=CLAIM_COLUMNS)
+        params = [worker_id, self._ts(now + timedelta(seconds=lease)), ts, ts, ts, *extra, limit]
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            # RETURNING order is unspecified in SQLite: restore the run order.
+            rows.sort(key=lambda r: (-r[0], r[1], r[2]))
+            jobs = [claimed_from_row(row[2:]) for row in rows]
+            events = [
+                (j.id, "processing", {"worker": worker_id, "attempt": j.attempts}) for j in jobs
+            ]
+            self._events(cursor, ts, events)
+        return jobs
+
+    def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
+        now = timezone.now()
+        ts = self._ts(now)
+        rows = [
+            [
+                o.job_id,
+                o.status,
+                json.dumps(o.output),
+                None if o.error is None else json.dumps(o.error),
+                self._ts(now + timedelta(seconds=o.delay)) if o.status == "pending" else None,
+            ]
+            for o in outcomes
+        ]
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.execute(FINISH, [ts, ts, ts, json.dumps(rows), worker_id])
+            done = {row[0] for row in cursor.fetchall()}
+            self._events(
+                cursor, ts, [(o.job_id, o.event, o.meta) for o in outcomes if o.job_id in done]
+            )
+        return [o.job_id for o in outcomes if o.job_id in done]
+
+    def heartbeat(self, worker_id, lease, running_ids, processed) -> list[int]:
+        now = timezone.now()
+        ts = self._ts(now)
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.execute(HEARTBEAT_WORKER, [ts, len(running_ids), processed, worker_id])
+            until = self._ts(now + timedelta(seconds=lease))
+            cursor.execute(HEARTBEAT_JOBS, [until, worker_id])
+            cursor.execute(CANCELLED, [json.dumps(list(running_ids))])
+            return [row[0] for row in cursor.fetchall()]
+
+    def reclaim_expired(self) -> list[tuple[int, str]]:
+        ts = self._ts(timezone.now())
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.execute(RECLAIM, [ts, ts, ts, ts, ts])
+            rows = cursor.fetchall()
+            events = [
+                (
+                    job_id,
+                    "reclaimed",
+                    {"status": status, "attempt": attempts, "reason": "lease expired"},
+                )
+                for job_id, status, attempts in rows
+            ]
+            self._events(cursor, ts, events)
+        return [(row[0], row[1]) for row in rows]
+
+    def release(self, worker_id: str, job_ids: list[int]) -> int:
+        if not job_ids:
+            return 0
+        ts = self._ts(timezone.now())
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.execute(RELEASE, [ts, ts, json.dumps(list(job_ids)), worker_id])
+            released = [row[0] for row in cursor.fetchall()]
+            meta = {"reason": "worker shutdown", "worker": worker_id}
+            self._events(cursor, ts, [(job_id, "reclaimed", meta) for job_id in released])
+        return len(released)

@@ -1,5 +1,6 @@
 """queueadmin's tables, one module per concern."""
 
 from core.models.jobs import EventType, Job, JobEvent, JobStatus, RetryBackoff
+from core.models.workers import Worker
 
-__all__ = ["EventType", "Job", "JobEvent", "JobStatus", "RetryBackoff"]
+__all__ = ["EventType", "Job", "JobEvent", "JobStatus", "RetryBackoff", "Worker"]

@@ -131,6 +131,12 @@ class Job(models.Model):
         """True once the job is completed, failed or cancelled."""
         return self.status in FINISHED_STATUSES
 
+    def wait(self, timeout: float | None = None) -> "Job":
+        """Block until this job is finished and return it refreshed (see core.queue.wait)."""
+        from core.queue import wait
+
+        return wait(self.pk, timeout)
+
 
 class JobEvent(models.Model):
     """One entry of a job's history: what happened, when, and details."""

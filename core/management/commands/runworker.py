@@ -1,0 +1,166 @@
+"""manage.py runworker: run jobs."""
+
+import logging
+import os
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.worker.runner import Worker, WorkerOptions
+from core.worker.supervisor import Supervisor, TooManyDeaths
+
+
+def _positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+class Command(BaseCommand):
+    """Run a worker (or several supervised worker processes)."""
+
+    help = "Run queueadmin jobs. Stops cleanly on SIGTERM/SIGINT (a second signal exits at once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--queue",
+            "-q",
+            action="append",
+            dest="queues",
+            metavar="NAME",
+            help="queue to serve (repeat for several; '*' for all). Default: default",
+        )
+        parser.add_argument(
+            "--job-type",
+            action="append",
+            dest="job_types",
+            metavar="TYPE",
+            help="only run these job types (repeatable)",
+        )
+        parser.add_argument(
+            "--concurrency",
+            "-c",
+            type=_positive(int),
+            default=4,
+            help="threads running jobs (default 4)",
+        )
+        parser.add_argument(
+            "--processes",
+            "-p",
+            type=_positive(int),
+            default=1,
+            help="worker processes, supervised and restarted (default 1)",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=_positive(int),
+            default=None,
+            help="most jobs claimed per statement (default: the concurrency); "
+            "more than the concurrency prefetches",
+        )
+        parser.add_argument(
+            "--poll-interval",
+            type=_positive(float),
+            default=None,
+            help="seconds between polls when idle (default 1 on PostgreSQL, "
+            "which also wakes on NOTIFY; 0.05 on SQLite)",
+        )
+        parser.add_argument("--burst", action="store_true", help="exit when no due job is left")
+        parser.add_argument(
+            "--max-jobs", type=_positive(int), default=None, help="exit after this many jobs"
+        )
+        parser.add_argument("--worker-id", default=None, help="worker id (default host:pid:rand)")
+        parser.add_argument(
+            "--grace",
+            type=float,
+            default=30.0,
+            help="seconds running jobs get to finish on shutdown (default 30)",
+        )
+        parser.add_argument(
+            "--lease",
+            type=_positive(float),
+            default=None,
+            help="lease seconds (default: the LEASE_SECONDS setting, 30)",
+        )
+        parser.add_argument(
+            "--max-restarts",
+            type=int,
+            default=5,
+            help="with --processes: deaths tolerated within --restart-window",
+        )
+        parser.add_argument("--restart-window", type=float, default=60.0)
+        parser.add_argument("--worker-slot", type=int, default=None, help="(internal)")
+
+    def handle(self, *args, **opts):
+        if opts["grace"] < 0:
+            raise CommandError("--grace must be zero or more seconds")
+        self._configure_logging(opts["verbosity"])
+        if opts["processes"] > 1:
+            return self._supervise(opts)
+        queues = opts["queues"] or ["default"]
+        worker_id = opts["worker_id"]
+        if worker_id and opts["worker_slot"] is not None:
+            worker_id = f"{worker_id}-{opts['worker_slot']}"
+        options = WorkerOptions(
+            queues=None if "*" in queues else queues,
+            job_types=opts["job_types"],
+            concurrency=opts["concurrency"],
+            batch_size=opts["batch_size"] or opts["concurrency"],
+            poll_interval=opts["poll_interval"],
+            burst=opts["burst"],
+            max_jobs=opts["max_jobs"],
+            worker_id=worker_id,
+            grace=opts["grace"],
+            lease=opts["lease"],
+            log_jobs=opts["verbosity"] >= 1,
+        )
+        code = Worker(options).run()
+        if code:
+            sys.exit(code)
+
+    def _supervise(self, opts):
+        argv = [a for a in sys.argv[1:]]
+        # Children run the same command line without --processes.
+        child_args = _without(argv, {"--processes", "-p"})
+        main = os.path.abspath(sys.argv[0])
+        prefix = (
+            [sys.executable, main] if main.endswith(".py") else [sys.executable, "-m", "django"]
+        )
+        supervisor = Supervisor(
+            [*prefix, *child_args],
+            opts["processes"],
+            max_deaths=opts["max_restarts"],
+            window=opts["restart_window"],
+            grace=opts["grace"],
+        )
+        try:
+            supervisor.run()
+        except TooManyDeaths as exc:
+            raise CommandError(str(exc)) from None
+
+    def _configure_logging(self, verbosity: int) -> None:
+        logger = logging.getLogger("core")
+        logger.setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
+        if verbosity == 0:
+            logging.getLogger("core.worker.jobs").setLevel(logging.WARNING)
+
+
+def _without(argv: list[str], flags: set[str]) -> list[str]:
+    """argv without the given flags and their values (``--flag v`` or ``--flag=v``)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in flags:
+            skip = True
+            continue
+        if any(arg.startswith(f + "=") for f in flags if f.startswith("--")):
+            continue
+        out.append(arg)
+    return out

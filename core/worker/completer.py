@@ -1,0 +1,114 @@
+"""Write outcomes in batches: one statement for many jobs, events in bulk."""
+
+import logging
+import queue as queue_module
+import threading
+import time
+
+from django.db import close_old_connections, connections, transaction
+
+from core.drivers import Driver
+from core.drivers.base import Outcome
+
+logger = logging.getLogger("core.worker")
+
+
+class Completer(threading.Thread):
+    """Collects outcomes from executor threads and flushes them in batches.
+
+    A batch is written when ``batch_size`` outcomes are waiting or
+    ``flush_interval`` seconds after the first one arrived, whichever is first.
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        worker_id: str,
+        *,
+        batch_size: int = 500,
+        flush_interval: float = 0.005,
+    ) -> None:
+        super().__init__(name="queueadmin-completer", daemon=True)
+        self.driver = driver
+        self.worker_id = worker_id
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self._queue: queue_module.SimpleQueue[Outcome | None] = queue_module.SimpleQueue()
+        #: Counts of outcomes written, by status.
+        self.counts = {"completed": 0, "failed": 0, "pending": 0, "dropped": 0}
+
+    def submit(self, outcome: Outcome) -> None:
+        """Queue one outcome for the next batch."""
+        self._queue.put(outcome)
+
+    def stop(self) -> None:
+        """Flush everything queued, then end the thread."""
+        self._queue.put(None)
+        self.join()
+
+    @property
+    def processed(self) -> int:
+        """Jobs finished (completed, failed or retried) so far."""
+        return self.counts["completed"] + self.counts["failed"] + self.counts["pending"]
+
+    def run(self) -> None:
+        try:
+            stopping = False
+            while not stopping:
+                first = self._queue.get()
+                batch: list[Outcome] = []
+                if first is None:
+                    stopping = True
+                else:
+                    batch.append(first)
+                    stopping = self._fill(batch)
+                if batch:
+                    self._write(batch)
+        finally:
+            connections.close_all()
+
+    def _fill(self, batch: list[Outcome]) -> bool:
+        """Add outcomes until the batch is full or the flush interval passed."""
+        deadline = time.monotonic() + self.flush_interval
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue_module.Empty:
+                return False
+            if item is None:
+                return True
+            batch.append(item)
+        return False
+
+    def _write(self, batch: list[Outcome]) -> None:
+        for attempt in range(1, 6):
+            try:
+                self._write_once(batch)
+                return
+            except Exception:
+                logger.exception("writing %d outcomes failed (try %d of 5)", len(batch), attempt)
+                close_old_connections()
+                connections[self.driver.using].close()
+                time.sleep(min(0.2 * 2**attempt, 5))
+        # The jobs stay processing; their leases expire and they are reclaimed.
+        logger.error("gave up writing %d outcomes; their jobs will be reclaimed", len(batch))
+
+    def _write_once(self, batch: list[Outcome]) -> None:
+        dead = [o for o in batch if o.dead_letter is not None]
+        if dead:
+            from core.queue import enqueue_many
+
+            with transaction.atomic(using=self.driver.using):
+                done = set(self.driver.finish(self.worker_id, batch))
+                specs = [o.dead_letter for o in dead if o.job_id in done]
+                if specs:
+                    enqueue_many(specs)
+        else:
+            done = set(self.driver.finish(self.worker_id, batch))
+        for outcome in batch:
+            self.counts[outcome.status if outcome.job_id in done else "dropped"] += 1

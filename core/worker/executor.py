@@ -1,0 +1,117 @@
+"""Run one attempt of one job and turn what happened into an Outcome."""
+
+import json
+import logging
+import time
+import traceback
+from typing import Any
+
+from django.utils import timezone
+
+from core.context import JobContext
+from core.drivers.base import ClaimedJob, Outcome
+from core.handlers import get_handler
+from core.worker.retry import retry_delay
+
+logger = logging.getLogger("core.worker")
+
+#: Failure reasons recorded with each error.
+HANDLER_ERROR, TIMEOUT, NO_HANDLER = "handler_error", "timeout", "no_handler"
+
+
+class JobTimeout(Exception):
+    """The attempt ran past the job's timeout."""
+
+
+class NoHandler(Exception):
+    """No handler is registered for the job's type."""
+
+
+def _type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def error_entry(job: ClaimedJob, exc: BaseException, reason: str, tb: str | None = None) -> dict:
+    """The errors[] entry recorded for a failed attempt."""
+    if tb is None:
+        tb = "".join(traceback.format_exception(exc))
+    return {
+        "attempt": job.attempts,
+        "at": timezone.now().isoformat(),
+        "type": _type_name(exc),
+        "message": str(exc),
+        "traceback": tb,
+        "reason": reason,
+    }
+
+
+def failure(job: ClaimedJob, error: dict[str, Any]) -> Outcome:
+    """A retry after the backoff delay, or a final failure (with its dead letter)."""
+    meta = {"attempt": job.attempts, "reason": error["reason"], "error": error["message"][:500]}
+    final = error["reason"] == NO_HANDLER or job.attempts >= job.max_attempts
+    if not final:
+        delay = retry_delay(
+            job.attempts,
+            base=job.retry_delay,
+            backoff=job.retry_backoff,
+            cap=job.retry_delay_max,
+        )
+        return Outcome(
+            job.id,
+            "pending",
+            "retried",
+            error=error,
+            delay=delay,
+            meta={**meta, "retry_in": round(delay, 3)},
+        )
+    dead_letter = None
+    if job.dead_letter_job_type:
+        dead_letter = {
+            "job_type": job.dead_letter_job_type,
+            "queue": job.queue,
+            "payload": {
+                "job_id": job.id,
+                "job_type": job.job_type,
+                "payload": job.payload,
+                "attempts": job.attempts,
+                "error": {k: error[k] for k in ("type", "message", "reason")},
+            },
+        }
+        meta["dead_letter_job_type"] = job.dead_letter_job_type
+    return Outcome(job.id, "failed", "failed", error=error, meta=meta, dead_letter=dead_letter)
+
+
+def completed(job: ClaimedJob, output: Any) -> Outcome:
+    """A completed attempt; ``output`` must be JSON or the attempt fails."""
+    try:
+        json.dumps(output, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        bad = TypeError(f"handler returned output that is not JSON-serialisable: {exc}")
+        return failure(job, error_entry(job, bad, HANDLER_ERROR, tb=""))
+    return Outcome(job.id, "completed", "completed", output=output, meta={"attempt": job.attempts})
+
+
+def run_in_thread(job: ClaimedJob, ctx: JobContext) -> Outcome:
+    """Call the job's handler here and now; exceptions become failures."""
+    fn = get_handler(job.job_type)
+    if fn is None:
+        exc = NoHandler(f"no handler registered for job type {job.job_type!r}")
+        return failure(job, error_entry(job, exc, NO_HANDLER, tb=""))
+    try:
+        returned = fn(job.payload, ctx)
+    except Exception as exc:
+        reason = TIMEOUT if ctx.deadline is not None and ctx.should_abort() else HANDLER_ERROR
+        return failure(job, error_entry(job, exc, reason))
+    if ctx.deadline is not None and time.monotonic() >= ctx.deadline:
+        exc = JobTimeout(f"job ran past its timeout of {job.timeout:g}s")
+        return failure(job, error_entry(job, exc, TIMEOUT, tb=""))
+    return completed(job, ctx.output_or(returned))
+
+
+def timed_out(job: ClaimedJob) -> Outcome:
+    """The outcome written at the deadline of a handler that has not returned."""
+    exc = JobTimeout(f"job ran past its timeout of {job.timeout:g}s")
+    return failure(job, error_entry(job, exc, TIMEOUT, tb=""))

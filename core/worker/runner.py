@@ -1,0 +1,419 @@
+"""The worker loop: claim in batches, run on threads, heartbeat, shut down cleanly."""
+
+import logging
+import os
+import queue as queue_module
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from core import conf
+from core.context import JobContext
+from core.drivers import Driver, get_driver
+from core.drivers.base import ClaimedJob, Outcome
+from core.handlers import autodiscover
+from core.models import Worker as WorkerRow
+from core.worker import executor, isolated
+from core.worker.completer import Completer
+
+logger = logging.getLogger("core.worker")
+#: One line per job at INFO (silenced by runworker -v 0).
+job_logger = logging.getLogger("core.worker.jobs")
+
+
+@dataclass
+class WorkerOptions:
+    """How a worker runs; see ``manage.py runworker --help``."""
+
+    #: Queues to serve; None serves every queue.
+    queues: list[str] | None = field(default_factory=lambda: ["default"])
+    #: Only these job types; None for all.
+    job_types: list[str] | None = None
+    #: Threads running jobs.
+    concurrency: int = 4
+    #: Most jobs claimed by one statement; above ``concurrency`` the rest wait
+    #: in a local buffer (prefetch), their leases renewed like running jobs.
+    batch_size: int = 10
+    #: Seconds between polls when idle (None: the driver's default).
+    poll_interval: float | None = None
+    #: Exit when no due job is left.
+    burst: bool = False
+    #: Exit after claiming this many jobs.
+    max_jobs: int | None = None
+    worker_id: str | None = None
+    #: Seconds running jobs get to finish after the first SIGTERM/SIGINT.
+    grace: float = 30.0
+    #: Lease seconds (None: the LEASE_SECONDS setting).
+    lease: float | None = None
+    #: Log one line per job at INFO.
+    log_jobs: bool = True
+
+
+class Run:
+    """One claimed job inside this worker, from claim to outcome."""
+
+    __slots__ = ("ctx", "done", "job", "lock", "started", "written_off")
+
+    def __init__(self, job: ClaimedJob) -> None:
+        self.job = job
+        self.ctx: JobContext | None = None
+        self.started: float | None = None
+        self.done = False
+        #: Timed out while its handler still runs: its thread is replaced.
+        self.written_off = False
+        self.lock = threading.Lock()
+
+    def close(self) -> bool:
+        """Claim the right to record this run's outcome; False if someone already did."""
+        with self.lock:
+            if self.done:
+                return False
+            self.done = True
+            return True
+
+
+class Worker:
+    """A runworker process's engine; ``run()`` returns the exit code."""
+
+    def __init__(self, options: WorkerOptions, driver: Driver | None = None) -> None:
+        self.options = options
+        self.driver = driver or get_driver()
+        self.worker_id = options.worker_id or (
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        )
+        self.lease = options.lease or conf.get("LEASE_SECONDS")
+        self.poll_interval = (
+            options.poll_interval
+            or conf.get("POLL_INTERVAL")
+            or (self.driver.default_poll_interval)
+        )
+        self.capacity = max(options.concurrency, options.batch_size)
+        self.stopping = False
+        self.wake = threading.Event()
+        self.held: dict[int, Run] = {}
+        self._held_lock = threading.Lock()
+        self._items: queue_module.SimpleQueue[Run | None] = queue_module.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._heartbeat_stop = threading.Event()
+        self.claimed_total = 0
+        self.completer = Completer(self.driver, self.worker_id, batch_size=1000)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve jobs until stopped (signal, --burst, --max-jobs); return the exit code."""
+        autodiscover()
+        started = time.monotonic()
+        self._register()
+        self._install_signals()
+        self.completer.start()
+        for _ in range(self.options.concurrency):
+            self._spawn_thread()
+        helpers = [
+            threading.Thread(target=self._heartbeat_loop, name="queueadmin-heartbeat", daemon=True)
+        ]
+        if self.driver.supports_notify:
+            helpers.append(
+                threading.Thread(target=self._listen_loop, name="queueadmin-listen", daemon=True)
+            )
+        for thread in helpers:
+            thread.start()
+        logger.info(
+            "worker id=%s queues=%s concurrency=%d batch=%d poll=%.3fs lease=%.1fs started",
+            self.worker_id,
+            ",".join(self.options.queues or ["*"]),
+            self.options.concurrency,
+            self.options.batch_size,
+            self.poll_interval,
+            self.lease,
+        )
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+            self._heartbeat_stop.set()
+            for thread in helpers:
+                thread.join(timeout=5)
+            self._unregister()
+            connections.close_all()
+        elapsed = time.monotonic() - started
+        counts = self.completer.counts
+        logger.info(
+            "worker id=%s stopped: claimed=%d completed=%d failed=%d retried=%d dropped=%d "
+            "in %.1fs (%.0f jobs/s)",
+            self.worker_id,
+            self.claimed_total,
+            counts["completed"],
+            counts["failed"],
+            counts["pending"],
+            counts["dropped"],
+            elapsed,
+            self.completer.processed / elapsed if elapsed else 0,
+        )
+        return 0
+
+    def stop(self) -> None:
+        """Stop claiming; running jobs get the grace period."""
+        self.stopping = True
+        self.wake.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_signal(signum, frame):
+            if self.stopping:
+                logger.warning("worker id=%s second signal: exiting now", self.worker_id)
+                os._exit(1)
+            logger.info(
+                "worker id=%s got %s: draining (grace %.0fs)",
+                self.worker_id,
+                signal.Signals(signum).name,
+                self.options.grace,
+            )
+            self.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def _register(self) -> None:
+        now = timezone.now()
+        WorkerRow.objects.update_or_create(
+            id=self.worker_id,
+            defaults={
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "queues": self.options.queues or [],
+                "job_types": self.options.job_types or [],
+                "concurrency": self.options.concurrency,
+                "running": 0,
+                "processed": 0,
+                "started_at": now,
+                "heartbeat_at": now,
+            },
+        )
+
+    def _unregister(self) -> None:
+        try:
+            WorkerRow.objects.filter(id=self.worker_id).delete()
+        except Exception:
+            logger.exception("could not remove worker row %s", self.worker_id)
+
+    # -- the main loop -----------------------------------------------------------
+
+    def _loop(self) -> None:
+        opts = self.options
+        while not self.stopping:
+            self.wake.clear()
+            self._check_deadlines()
+            held = len(self.held)
+            room = self.capacity - held
+            if opts.max_jobs is not None:
+                room = min(room, opts.max_jobs - self.claimed_total)
+            busy_threads = sum(1 for r in self.held.values() if r.started is not None)
+            idle_thread_waiting = held - busy_threads == 0 and busy_threads < opts.concurrency
+            claimed = 0
+            if room > 0 and (idle_thread_waiting or room >= max(1, opts.batch_size // 2)):
+                claimed = self._claim(min(room, opts.batch_size))
+                if claimed is None:
+                    continue  # the claim failed (logged); try again
+                if claimed == min(room, opts.batch_size):
+                    continue  # there may be more right away
+            if opts.max_jobs is not None and self.claimed_total >= opts.max_jobs and not self.held:
+                return
+            if opts.burst and claimed == 0 and not self.held and room > 0:
+                return
+            self.wake.wait(self._idle_timeout(claimed))
+
+    def _idle_timeout(self, claimed: int) -> float:
+        timeout = self.poll_interval
+        now = time.monotonic()
+        for run in list(self.held.values()):
+            if run.ctx is not None and run.ctx.deadline is not None:
+                timeout = min(timeout, max(run.ctx.deadline - now, 0.001))
+        return timeout
+
+    def _claim(self, limit: int) -> int | None:
+        """Claim up to ``limit`` jobs into the buffer; None when the database failed."""
+        try:
+            jobs = self.driver.claim(
+                self.worker_id, self.options.queues, self.options.job_types, limit, self.lease
+            )
+        except Exception:
+            logger.exception("claiming jobs failed; retrying after %.2fs", self.poll_interval)
+            self._reset_connection()
+            self.wake.wait(self.poll_interval)
+            return None
+        with self._held_lock:
+            for job in jobs:
+                self.held[job.id] = Run(job)
+        for job in jobs:
+            self._items.put(self.held[job.id])
+        self.claimed_total += len(jobs)
+        return len(jobs)
+
+    def _reset_connection(self) -> None:
+        close_old_connections()
+        connections[self.driver.using].close()
+
+    def _check_deadlines(self) -> None:
+        """Fail running jobs whose deadline passed (cooperative timeout)."""
+        now = time.monotonic()
+        for run in list(self.held.values()):
+            ctx = run.ctx
+            if ctx is None or ctx.deadline is None or now < ctx.deadline:
+                continue
+            if run.job.force_kill_on_timeout:
+                continue  # its thread kills the child process itself
+            ctx.abort_event.set()
+            if run.close():
+                # The handler ignores should_abort(); its thread is written off
+                # and replaced so the worker keeps its concurrency.
+                run.written_off = True
+                self._record(run, executor.timed_out(run.job))
+                self._spawn_thread()
+
+    # -- executing -------------------------------------------------------------------
+
+    def _spawn_thread(self) -> None:
+        thread = threading.Thread(
+            target=self._thread_loop, name=f"queueadmin-exec-{len(self._threads)}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def _thread_loop(self) -> None:
+        try:
+            while True:
+                run = self._items.get()
+                if run is None:
+                    return
+                if self.stopping or run.done:
+                    continue  # released at shutdown
+                self._execute(run)
+                if run.written_off:
+                    return  # a replacement thread took over this one's slot
+        finally:
+            connections.close_all()
+
+    def _execute(self, run: Run) -> None:
+        job = run.job
+        run.started = time.monotonic()
+        run.ctx = JobContext(
+            job_id=job.id,
+            job_type=job.job_type,
+            queue=job.queue,
+            attempt=job.attempts,
+            max_attempts=job.max_attempts,
+            worker_id=self.worker_id,
+            timeout=job.timeout,
+        )
+        if job.force_kill_on_timeout and job.timeout:
+            outcome = isolated.run_in_child(job, self.worker_id, run.ctx.abort_event)
+        else:
+            outcome = executor.run_in_thread(job, run.ctx)
+        if run.close():
+            self._record(run, outcome)
+
+    def _record(self, run: Run, outcome: Outcome) -> None:
+        self.completer.submit(outcome)
+        with self._held_lock:
+            self.held.pop(run.job.id, None)
+        self.wake.set()
+        if self.options.log_jobs:
+            job = run.job
+            job_logger.info(
+                "job id=%s type=%s queue=%s attempt=%d/%d outcome=%s%s duration=%.3fs",
+                job.id,
+                job.job_type,
+                job.queue,
+                job.attempts,
+                job.max_attempts,
+                outcome.event,
+                f" reason={outcome.error['reason']}" if outcome.error else "",
+                time.monotonic() - (run.started or time.monotonic()),
+            )
+
+    # -- helpers threads ---------------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        interval = max(self.lease / 3, 0.05)
+        try:
+            while not self._heartbeat_stop.wait(interval):
+                try:
+                    ids = list(self.held)
+                    cancelled = self.driver.heartbeat(
+                        self.worker_id, self.lease, ids, self.completer.processed
+                    )
+                    for job_id in cancelled:
+                        run = self.held.get(job_id)
+                        if run is not None and run.ctx is not None:
+                            run.ctx.abort_event.set()
+                    reclaimed = self.driver.reclaim_expired()
+                    if reclaimed:
+                        logger.warning(
+                            "reclaimed %d job(s) with expired leases: %s",
+                            len(reclaimed),
+                            ", ".join(str(i) for i, _ in reclaimed),
+                        )
+                        self.wake.set()
+                except Exception:
+                    logger.exception("heartbeat failed")
+                    self._reset_connection()
+        finally:
+            connections.close_all()
+
+    def _listen_loop(self) -> None:
+        listener = None
+        while not self._heartbeat_stop.is_set():
+            try:
+                if listener is None:
+                    listener = self.driver.listen()
+                if listener.wait(1.0):
+                    self.wake.set()
+            except Exception:
+                logger.exception("LISTEN connection failed; polling until it is back")
+                if listener is not None:
+                    listener.close()
+                listener = None
+                self._heartbeat_stop.wait(self.poll_interval)
+        if listener is not None:
+            listener.close()
+
+    # -- shutdown -----------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        """Give running jobs the grace period, release the rest, flush outcomes."""
+        deadline = time.monotonic() + self.options.grace
+        while any(r.started is not None for r in list(self.held.values())):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.wake.clear()
+            self._check_deadlines()
+            self.wake.wait(min(remaining, self._idle_timeout(0), 0.1))
+        leftovers = [run for run in list(self.held.values()) if run.close()]
+        for run in leftovers:
+            if run.ctx is not None:
+                run.ctx.abort_event.set()
+        for _ in self._threads:
+            self._items.put(None)
+        self.completer.stop()
+        if leftovers:
+            ids = [run.job.id for run in leftovers]
+            try:
+                released = self.driver.release(self.worker_id, ids)
+                logger.info(
+                    "worker id=%s gave back %d unfinished job(s): %s",
+                    self.worker_id,
+                    released,
+                    ", ".join(map(str, ids[:50])),
+                )
+            except Exception:
+                logger.exception("could not give back jobs %s; their leases will expire", ids)
