@@ -6,6 +6,10 @@ import shutil
 import pytest
 from django.db import connection
 
+# Handlers for the worker tests; subprocesses get them through this variable.
+os.environ["QUEUEADMIN_HANDLER_MODULES"] = "tests.handlers"
+import tests.handlers  # noqa: F401  (registers the test handlers)
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
 # made beside it in tests are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -33,13 +33,21 @@ class Completer(threading.Thread):
         self.worker_id = worker_id
         self.batch_size = batch_size
         self.flush_interval = flush_interval
-        self._queue: queue_module.SimpleQueue[Outcome | None] = queue_module.SimpleQueue()
+        self._queue: queue_module.SimpleQueue[Outcome | threading.Event | None] = (
+            queue_module.SimpleQueue()
+        )
         #: Counts of outcomes written, by status.
         self.counts = {"completed": 0, "failed": 0, "pending": 0, "dropped": 0}
 
     def submit(self, outcome: Outcome) -> None:
         """Queue one outcome for the next batch."""
         self._queue.put(outcome)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Block until every outcome submitted so far is written."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
 
     def stop(self) -> None:
         """Flush everything queued, then end the thread."""
@@ -55,33 +63,38 @@ class Completer(threading.Thread):
         try:
             stopping = False
             while not stopping:
-                first = self._queue.get()
                 batch: list[Outcome] = []
-                if first is None:
-                    stopping = True
-                else:
-                    batch.append(first)
-                    stopping = self._fill(batch)
+                flushes: list[threading.Event] = []
+                stopping = self._fill(batch, flushes)
                 if batch:
                     self._write(batch)
+                for done in flushes:
+                    done.set()
         finally:
             connections.close_all()
 
-    def _fill(self, batch: list[Outcome]) -> bool:
-        """Add outcomes until the batch is full or the flush interval passed."""
-        deadline = time.monotonic() + self.flush_interval
+    def _fill(self, batch: list[Outcome], flushes: list[threading.Event]) -> bool:
+        """Collect a batch: wait for a first item, then for more until the batch is
+        full, the flush interval passed or a flush is asked. True means stop."""
+        deadline = None
         while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
             try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
+                if deadline is None:
+                    item = self._queue.get()
+                    deadline = time.monotonic() + self.flush_interval
+                else:
+                    remaining = deadline - time.monotonic()
+                    if remaining > 0:
+                        item = self._queue.get(timeout=remaining)
+                    else:
+                        item = self._queue.get_nowait()
             except queue_module.Empty:
                 return False
             if item is None:
                 return True
+            if isinstance(item, threading.Event):
+                flushes.append(item)
+                return False
             batch.append(item)
         return False
 

@@ -11,45 +11,26 @@ import time
 import traceback
 from typing import Any
 
-from core.context import JobContext
+from django.db import connections
+
 from core.drivers.base import ClaimedJob, Outcome
 from core.worker import executor
+from core.worker.child import child_main
 
 _spawn = multiprocessing.get_context("spawn")
 #: Seconds a child may take to start Django before the attempt fails.
 STARTUP_TIMEOUT = 60.0
 
 
-def _child(conn, job: ClaimedJob, worker_id: str, abort_event) -> None:
-    import django
-
-    django.setup()
-    from core.handlers import autodiscover
-
-    autodiscover()
-    conn.send("started")  # the deadline counts from here, not from process start-up
-    ctx = JobContext(
-        job_id=job.id,
-        job_type=job.job_type,
-        queue=job.queue,
-        attempt=job.attempts,
-        max_attempts=job.max_attempts,
-        worker_id=worker_id,
-        timeout=job.timeout,
-        abort_event=abort_event,
-    )
-    outcome = executor.run_in_thread(job, ctx)
-    conn.send(outcome)
-    conn.close()
-
-
 def run_in_child(job: ClaimedJob, worker_id: str, abort_event: Any) -> Outcome:
     """Run the job in a child process; kill it (SIGKILL) at the deadline."""
     parent, child = _spawn.Pipe(duplex=False)
     mp_abort = _spawn.Event()
+    fields = {name: getattr(job, name) for name in ClaimedJob.__slots__}
+    db_name = connections["default"].settings_dict["NAME"]
     process = _spawn.Process(
-        target=_child,
-        args=(child, job, worker_id, mp_abort),
+        target=child_main,
+        args=(child, fields, worker_id, db_name, mp_abort),
         daemon=True,
         name=f"queueadmin-job-{job.id}",
     )

@@ -228,7 +228,11 @@ class Worker:
             if opts.max_jobs is not None and self.claimed_total >= opts.max_jobs and not self.held:
                 return
             if opts.burst and claimed == 0 and not self.held and room > 0:
-                return
+                # Outcomes still queued may make jobs due again (a retry at once).
+                self.completer.flush()
+                if self._claim(min(room, opts.batch_size)) == 0 and not self.held:
+                    return
+                continue
             self.wake.wait(self._idle_timeout(claimed))
 
     def _idle_timeout(self, claimed: int) -> float:
@@ -314,10 +318,14 @@ class Worker:
             worker_id=self.worker_id,
             timeout=job.timeout,
         )
-        if job.force_kill_on_timeout and job.timeout:
-            outcome = isolated.run_in_child(job, self.worker_id, run.ctx.abort_event)
-        else:
-            outcome = executor.run_in_thread(job, run.ctx)
+        try:
+            if job.force_kill_on_timeout and job.timeout:
+                outcome = isolated.run_in_child(job, self.worker_id, run.ctx.abort_event)
+            else:
+                outcome = executor.run_in_thread(job, run.ctx)
+        except BaseException as exc:  # a runtime fault must not lose the slot
+            logger.exception("running job id=%s failed inside the worker", job.id)
+            outcome = executor.failure(job, executor.error_entry(job, exc, executor.HANDLER_ERROR))
         if run.close():
             self._record(run, outcome)
 
@@ -375,7 +383,7 @@ class Worker:
             try:
                 if listener is None:
                     listener = self.driver.listen()
-                if listener.wait(1.0):
+                if listener.wait(0.2):
                     self.wake.set()
             except Exception:
                 logger.exception("LISTEN connection failed; polling until it is back")
