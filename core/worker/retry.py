@@ -22,7 +22,7 @@ def retry_delay(
     retry waits ``base``, the next 2x, then 4x... Each delay gets ±10% jitter,
     and is never above ``cap`` nor below zero.
     """
-    delay = base if backoff == RetryBackoff.FIXED else base * 2.0 ** min(max(attempts - 1, 0), 62)
+    delay = base if backoff == RetryBackoff.FIXED else base * 2.0 ** min(max(attempts - 1, 0), 1000)
     delay = min(delay, cap)
     jitter = (rand or random).uniform(-JITTER, JITTER) * delay
     return max(0.0, min(delay + jitter, cap))
