@@ -14,8 +14,9 @@ from typing import Any
 from django.utils import timezone
 
 from core import conf
+from core.drivers.base import INSERT_FIELDS  # noqa: F401  (re-exported)
 from core.exceptions import InvalidJobError
-from core.models import Job, RetryBackoff
+from core.models import RetryBackoff
 
 PRIORITY_MIN, PRIORITY_MAX = -100, 100
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$")
@@ -142,7 +143,7 @@ def _depends_on(value: Any) -> list[int]:
         raise _fail("depends_on", f"must be a list of job ids, got {value!r}")
     ids = []
     for item in value:
-        job_id = item.pk if isinstance(item, Job) else item
+        job_id = getattr(item, "pk", item)  # a Job or its id
         if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id < 1:
             raise _fail("depends_on", f"must hold job ids (positive integers), got {item!r}")
         ids.append(job_id)
@@ -198,27 +199,58 @@ def clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _CLEANERS[name](value) for name, value in fields.items()}
 
 
-def build_job(job_type: Any, payload: Any = None, **options: Any) -> Job:
-    """Return an unsaved, validated Job for ``enqueue``; raises InvalidJobError."""
-    unknown = sorted(set(options) - ENQUEUE_OPTIONS)
+def _check_json(field: str, value: Any) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise _fail(field, f"must be JSON-serialisable ({exc})") from None
+    return value
+
+
+def job_defaults() -> dict[str, Any]:
+    """The INSERT_FIELDS values of a job enqueued without options (settings applied)."""
+    return {
+        "queue": conf.get("DEFAULT_QUEUE"),
+        "channel": None,
+        "priority": 0,
+        "run_at": None,
+        "max_attempts": conf.get("DEFAULT_MAX_ATTEMPTS"),
+        "retry_delay": float(conf.get("DEFAULT_RETRY_DELAY")),
+        "retry_backoff": conf.get("DEFAULT_RETRY_BACKOFF"),
+        "retry_delay_max": float(conf.get("DEFAULT_RETRY_DELAY_MAX")),
+        "timeout": None,
+        "force_kill_on_timeout": False,
+        "tags": [],
+        "idempotency_key": None,
+        "depends_on": [],
+        "dead_letter_job_type": None,
+    }
+
+
+def clean_job(
+    job_type: Any, payload: Any = None, *, defaults: dict[str, Any] | None = None, **options: Any
+) -> dict[str, Any]:
+    """Validate ``enqueue`` arguments; return every INSERT_FIELDS value.
+
+    ``run_at`` None means "now" (the database clock on PostgreSQL). Raises
+    InvalidJobError naming the field. ``defaults`` (from job_defaults())
+    saves recomputing them for every job of a bulk enqueue.
+    """
+    unknown = options.keys() - ENQUEUE_OPTIONS
     if unknown:
         raise InvalidJobError(
-            f"unknown option {', '.join(unknown)}; options: {', '.join(sorted(ENQUEUE_OPTIONS))}"
+            f"unknown option {', '.join(sorted(unknown))}; "
+            f"options: {', '.join(sorted(ENQUEUE_OPTIONS))}"
         )
-    now = timezone.now()
-    fields = {k: v for k, v in options.items() if v is not None or k in {"delay", "run_at"}}
-    if fields.get("delay") is None:
-        fields.pop("delay", None)
-    _resolve_run_at(fields, now)
-    if fields.get("run_at") is None:
-        fields["run_at"] = now
-    fields.setdefault("queue", conf.get("DEFAULT_QUEUE"))
-    fields.setdefault("max_attempts", conf.get("DEFAULT_MAX_ATTEMPTS"))
-    fields.setdefault("retry_delay", conf.get("DEFAULT_RETRY_DELAY"))
-    fields.setdefault("retry_backoff", conf.get("DEFAULT_RETRY_BACKOFF"))
-    fields.setdefault("retry_delay_max", conf.get("DEFAULT_RETRY_DELAY_MAX"))
-    fields.setdefault("tags", [])
-    fields["job_type"] = job_type
-    fields["payload"] = payload
-    cleaned = {name: _CLEANERS[name](value) for name, value in fields.items()}
-    return Job(**cleaned, updated_at=now)
+    fields = dict(defaults or job_defaults())
+    delay = options.pop("delay", None)
+    for name, value in options.items():
+        if value is not None:
+            fields[name] = _CLEANERS[name](value)
+    if delay is not None:
+        if fields["run_at"] is not None:
+            raise InvalidJobError("give run_at or delay, not both")
+        fields["run_at"] = timezone.now() + timedelta(seconds=_seconds("delay", delay))
+    fields["job_type"] = _CLEANERS["job_type"](job_type)
+    fields["payload"] = _check_json("payload", payload)
+    return fields

@@ -7,11 +7,13 @@ Every state change writes a JobEvent in the same transaction, so a caller's
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from core import conf, jobspec
@@ -59,14 +61,89 @@ def _job_id(job_id: Any) -> int:
         raise InvalidJobError(f"job id must be an integer, got {job_id!r}") from None
 
 
-def _check_dependencies(jobs: Iterable[Job]) -> None:
-    wanted = {dep for job in jobs for dep in job.depends_on}
+def _check_dependencies(rows: Iterable[dict[str, Any]]) -> None:
+    wanted = {dep for row in rows for dep in row["depends_on"]}
     if not wanted:
         return
     found = set(Job.objects.filter(id__in=wanted).values_list("id", flat=True))
     missing = sorted(wanted - found)
     if missing:
         raise InvalidJobError(f"depends_on: no job with id {', '.join(map(str, missing))}")
+
+
+#: Jobs per insert statement: rows travel as one JSON parameter, so this only
+#: bounds the statement's size.
+INSERT_CHUNK = 10_000
+
+#: Values of a just-inserted job's columns that enqueue does not set.
+_BLANK_JOB = {
+    **dict.fromkeys(f.attname for f in Job._meta.concrete_fields),
+    "status": JobStatus.PENDING,
+    "attempts": 0,
+    "progress": 0,
+}
+
+
+def _job_from_row(row: dict[str, Any], job_id: int, run_at, created_at) -> Job:
+    """The Job just inserted, built like Model.from_db but without a per-field loop."""
+    job = Job.__new__(Job)
+    job.__dict__.update(_BLANK_JOB)
+    job.__dict__.update(row)
+    job.__dict__.update(
+        id=job_id,
+        run_at=run_at,
+        created_at=created_at,
+        updated_at=created_at,
+        errors=[],
+        step_data={},
+        deduplicated=False,
+    )
+    job._state = ModelState()
+    job._state.adding = False
+    job._state.db = DEFAULT_DB_ALIAS
+    return job
+
+
+def _insert(rows: list[dict[str, Any]]) -> list[Job]:
+    """Insert validated rows (one statement per chunk) and return a Job per row.
+
+    Rows whose idempotency key exists, or repeats an earlier row's, get the
+    existing job (``deduplicated`` True).
+    """
+    _check_dependencies(rows)
+    unique = list({row["idempotency_key"] or ("", i): row for i, row in enumerate(rows)}.values())
+    driver = get_driver()
+    chunk = INSERT_CHUNK
+    created: list[Job | None] = []
+    # One chunk is one atomic statement (its own transaction on SQLite): no
+    # BEGIN/COMMIT round trips needed around it.
+    several = len(unique) > chunk
+    with transaction.atomic() if several else nullcontext():
+        for start in range(0, len(unique), chunk):
+            part = unique[start : start + chunk]
+            for row, result in zip(part, driver.insert_jobs(part), strict=True):
+                created.append(None if result is None else _job_from_row(row, *result))
+    taken = [row["idempotency_key"] for row, job in zip(unique, created) if job is None]
+    existing = (
+        {job.idempotency_key: job for job in Job.objects.filter(idempotency_key__in=taken)}
+        if taken
+        else {}
+    )
+    by_key, unkeyed = {}, []
+    for row, job in zip(unique, created, strict=True):
+        key = row["idempotency_key"]
+        if job is None:
+            job = existing[key]
+            job.deduplicated = True
+        if key is None:
+            unkeyed.append(job)
+        else:
+            by_key[key] = job
+    fresh = iter(unkeyed)
+    return [
+        next(fresh) if row["idempotency_key"] is None else by_key[row["idempotency_key"]]
+        for row in rows
+    ]
 
 
 def enqueue(job_type: str, payload: Any = None, **options: Any) -> Job:
@@ -76,30 +153,10 @@ def enqueue(job_type: str, payload: Any = None, **options: Any) -> Job:
     max_attempts, retry_delay, retry_backoff, retry_delay_max, timeout,
     force_kill_on_timeout, tags, idempotency_key, channel, depends_on,
     dead_letter_job_type. With an idempotency key that already exists the
-    existing job is returned (``job.deduplicated`` is True) and nothing is written.
+    existing job is returned (``job.deduplicated`` is True) and nothing is
+    written, also when concurrent callers race for the same key.
     """
-    job = jobspec.build_job(job_type, payload, **options)
-    _check_dependencies([job])
-    key = job.idempotency_key
-    if key is not None:
-        existing = Job.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            existing.deduplicated = True
-            return existing
-    try:
-        with transaction.atomic():
-            job.save(force_insert=True)
-            JobEvent.objects.create(job=job, type=EventType.ADDED, metadata={})
-            _wake_workers({job.queue})
-    except IntegrityError:
-        # A concurrent caller inserted the same key between our read and insert.
-        existing = Job.objects.filter(idempotency_key=key).first() if key else None
-        if existing is None:
-            raise
-        existing.deduplicated = True
-        return existing
-    job.deduplicated = False
-    return job
+    return _insert([jobspec.clean_job(job_type, payload, **options)])[0]
 
 
 def enqueue_many(specs: Iterable[Mapping[str, Any]]) -> list[Job]:
@@ -110,63 +167,18 @@ def enqueue_many(specs: Iterable[Mapping[str, Any]]) -> list[Job]:
     Specs whose idempotency key exists (or repeats an earlier spec's) yield
     the existing job.
     """
-    jobs = []
+    defaults = jobspec.job_defaults()
+    rows = []
     for index, spec in enumerate(specs):
         if not isinstance(spec, Mapping) or "job_type" not in spec:
             raise InvalidJobError(f"specs[{index}]: must be a mapping with a job_type")
-        fields = dict(spec)
         try:
-            jobs.append(jobspec.build_job(fields.pop("job_type"), **fields))
+            rows.append(jobspec.clean_job(defaults=defaults, **spec))
         except InvalidJobError as exc:
             raise InvalidJobError(f"specs[{index}]: {exc}") from None
-    _check_dependencies(jobs)
-    for _ in range(3):
-        try:
-            return _insert_many(jobs)
-        except IntegrityError:
-            # Lost an idempotency-key race; the next pass finds the winner's rows.
-            for job in jobs:
-                job.pk = None
-    raise IntegrityError("enqueue_many: idempotency keys kept conflicting; try again")
-
-
-def _insert_many(jobs: list[Job]) -> list[Job]:
-    keys = {job.idempotency_key for job in jobs if job.idempotency_key is not None}
-    chunk = conf.get("BULK_CHUNK_SIZE")
-    with transaction.atomic():
-        by_key = {j.idempotency_key: j for j in Job.objects.filter(idempotency_key__in=keys)}
-        for job in by_key.values():
-            job.deduplicated = True
-        result, new = [], []
-        for job in jobs:
-            key = job.idempotency_key
-            if key is not None and key in by_key:
-                result.append(by_key[key])
-                continue
-            if key is not None:
-                by_key[key] = job
-            job.deduplicated = False
-            new.append(job)
-            result.append(job)
-        Job.objects.bulk_create(new, batch_size=chunk)
-        JobEvent.objects.bulk_create(
-            [JobEvent(job=job, type=EventType.ADDED, metadata={}) for job in new],
-            batch_size=chunk,
-        )
-        if new:
-            _wake_workers({job.queue for job in new})
-    return result
-
-
-def _wake_workers(queues: set[str]) -> None:
-    """Notify idle workers inside the enqueue transaction.
-
-    PostgreSQL delivers a NOTIFY only on commit (none after a rollback) and
-    folds identical ones, so a transaction sends one per queue.
-    """
-    driver = get_driver()
-    if driver.supports_notify:
-        driver.notify(queues)
+        except TypeError as exc:  # e.g. an unexpected keyword
+            raise InvalidJobError(f"specs[{index}]: {exc}") from None
+    return _insert(rows) if rows else []
 
 
 def wait(job_id: int, timeout: float | None = None, *, interval: float = 0.01) -> Job:

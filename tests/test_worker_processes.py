@@ -110,7 +110,9 @@ def test_a_second_signal_exits_at_once(tmp_path):
 def test_supervisor_restarts_a_worker_process_that_dies():
     proc = start_runworker("--processes", "2", "--poll-interval", "0.1")
     try:
-        first = wait_for(lambda: list(Worker.objects.all()) if Worker.objects.count() == 2 else None)
+        first = wait_for(
+            lambda: list(Worker.objects.all()) if Worker.objects.count() == 2 else None
+        )
         victim = first[0]
         os.kill(victim.pid, signal.SIGKILL)
         pids = {w.pid for w in first}
@@ -127,7 +129,12 @@ def test_supervisor_restarts_a_worker_process_that_dies():
 def test_supervisor_gives_up_when_workers_keep_dying(tmp_path):
     log = (tmp_path / "supervisor.log").open("w+")
     proc = start_runworker(
-        "--processes", "2", "--max-restarts", "2", "--restart-window", "60",
+        "--processes",
+        "2",
+        "--max-restarts",
+        "2",
+        "--restart-window",
+        "60",
         env={"QUEUEADMIN_HANDLER_MODULES": "tests.no_such_module"},
         log=log,
     )

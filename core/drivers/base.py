@@ -50,10 +50,50 @@ class Outcome:
     dead_letter: dict[str, Any] | None = None
 
 
+#: Columns ``enqueue`` writes, in the order the insert statements read them.
+INSERT_FIELDS = (
+    "job_type",
+    "queue",
+    "channel",
+    "payload",
+    "priority",
+    "run_at",
+    "max_attempts",
+    "retry_delay",
+    "retry_backoff",
+    "retry_delay_max",
+    "timeout",
+    "force_kill_on_timeout",
+    "tags",
+    "idempotency_key",
+    "depends_on",
+    "dead_letter_job_type",
+)
+
 CLAIM_COLUMNS = (
     "id, job_type, queue, payload, attempts, max_attempts, retry_delay, retry_backoff, "
     "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type"
 )
+
+
+def match_inserted(rows: list[dict[str, Any]], returned: list[tuple]) -> list[tuple | None]:
+    """Align RETURNING rows (id, idempotency_key, run_at, created_at) with the input.
+
+    Ids grow in insert order, so sorted ids follow the inserted rows in input
+    order; rows whose key is missing from the result hit an existing key.
+    """
+    returned = sorted(returned, key=lambda r: r[0])
+    inserted_keys = {r[1] for r in returned if r[1] is not None}
+    it = iter(returned)
+    out: list[tuple | None] = []
+    for row in rows:
+        key = row["idempotency_key"]
+        if key is not None and key not in inserted_keys:
+            out.append(None)
+        else:
+            job_id, _, run_at, created_at = next(it)
+            out.append((job_id, run_at, created_at))
+    return out
 
 
 def claimed_from_row(row: tuple) -> ClaimedJob:
@@ -118,6 +158,18 @@ class Driver:
 
     def _tags_none(self, tags: list[str]) -> Q:
         return ~self._tags_any(tags)
+
+    # -- enqueue ------------------------------------------------------------------
+
+    def insert_jobs(self, rows: list[dict[str, Any]]) -> list[tuple | None]:
+        """Insert pending jobs (dicts of jobspec.INSERT_FIELDS) with their ``added``
+        events, and wake the workers of their queues.
+
+        Returns, per row in order, (id, run_at, created_at), or None where the
+        idempotency key already existed (nothing inserted for it). Rows must
+        not repeat an idempotency key. ``run_at`` None means now.
+        """
+        raise NotImplementedError
 
     # -- the worker's statements ---------------------------------------------
 

@@ -1,17 +1,45 @@
 """PostgreSQL driver: jsonb operators, SKIP LOCKED claims, LISTEN/NOTIFY."""
 
 import json
+from typing import Any
 
 from django.db.models import Q
 
 from core.drivers.base import (
     CLAIM_COLUMNS,
+    INSERT_FIELDS,
     NOTIFY_CHANNEL,
     ClaimedJob,
     Driver,
     Outcome,
     claimed_from_row,
+    match_inserted,
 )
+
+INSERT = """
+WITH ins AS (
+    INSERT INTO core_job (job_type, queue, channel, payload, priority, run_at, max_attempts,
+                          retry_delay, retry_backoff, retry_delay_max, timeout,
+                          force_kill_on_timeout, tags, idempotency_key, depends_on,
+                          dead_letter_job_type, status, attempts, progress, errors,
+                          step_data, created_at, updated_at)
+    SELECT e->>0, e->>1, e->>2, e->3, (e->>4)::smallint,
+           coalesce((e->>5)::timestamptz, now()), (e->>6)::int, (e->>7)::float8, e->>8,
+           (e->>9)::float8, (e->>10)::float8, (e->>11)::boolean, e->12, e->>13,
+           e->14, e->>15, 'pending', 0, 0, '[]', '{}', now(), now()
+      FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t(e, n)
+     ORDER BY n
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+ RETURNING id, idempotency_key, run_at, created_at, queue
+), events AS (
+    INSERT INTO core_jobevent (job_id, type, at, metadata)
+    SELECT id, 'added', created_at, '{}'::jsonb FROM ins
+), wake AS (
+    -- Delivered at commit, folded per queue: one NOTIFY per queue per transaction.
+    SELECT count(pg_notify(%(channel)s, queue)) AS n FROM (SELECT DISTINCT queue FROM ins) q
+)
+SELECT id, idempotency_key, run_at, created_at FROM ins, wake
+"""
 
 CLAIM = """
 WITH claimed AS (
@@ -150,6 +178,21 @@ class PostgresDriver(Driver):
     def _tags_any(self, tags: list[str]) -> Q:
         # jsonb ?| matches string elements of a top-level array.
         return Q(tags__has_any_keys=tags)
+
+    def insert_jobs(self, rows: list[dict[str, Any]]) -> list[tuple | None]:
+        data = json.dumps(
+            [
+                [
+                    *(row[name] for name in INSERT_FIELDS[:5]),
+                    None if row["run_at"] is None else row["run_at"].isoformat(),
+                    *(row[name] for name in INSERT_FIELDS[6:]),
+                ]
+                for row in rows
+            ]
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(INSERT, {"rows": data, "channel": NOTIFY_CHANNEL})
+            return match_inserted(rows, cursor.fetchall())
 
     def claim(self, worker_id, queues, job_types, limit, lease) -> list[ClaimedJob]:
         params = {"worker": worker_id, "lease": lease, "limit": limit}
