@@ -39,11 +39,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The dashboard and a worker side by side; Ctrl-C stops both.
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_demo_user
+	$(PY) manage.py enqueue_demo
 	@echo "queueadmin at http://$(HOST):$(PORT)/ (Django admin: http://$(HOST):$(PORT)/admin/)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@$(PY) manage.py runworker --queue default --concurrency 4 & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

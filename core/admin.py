@@ -6,11 +6,12 @@ from django.contrib import admin, messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
-from core import queue
+from core import conf, queue
 from core.exceptions import JobStateError
-from core.models import Job, JobEvent
+from core.models import Job, JobEvent, Worker
 
 
 def pretty_json(value: object) -> str:
@@ -243,4 +244,41 @@ class JobEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: JobEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    """Worker processes with their last heartbeat; stale ones are flagged."""
+
+    list_display = (
+        "id",
+        "host",
+        "pid",
+        "queues",
+        "concurrency",
+        "running",
+        "processed",
+        "heartbeat_age",
+        "started_at",
+    )
+    list_filter = ("host",)
+    search_fields = ("id", "host")
+    readonly_fields = [f.name for f in Worker._meta.fields]
+
+    @admin.display(description="last heartbeat")
+    def heartbeat_age(self, worker: Worker) -> str:
+        age = (timezone.now() - worker.heartbeat_at).total_seconds()
+        stale = age > 3 * conf.get("LEASE_SECONDS")
+        text = f"{age:.0f}s ago"
+        return (
+            format_html('<strong style="color:#b91c1c">{} (stale)</strong>', text)
+            if stale
+            else text
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Worker | None = None) -> bool:
         return False

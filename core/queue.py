@@ -123,7 +123,9 @@ def _insert(rows: list[dict[str, Any]]) -> list[Job]:
             part = unique[start : start + chunk]
             for row, result in zip(part, driver.insert_jobs(part), strict=True):
                 created.append(None if result is None else _job_from_row(row, *result))
-    taken = [row["idempotency_key"] for row, job in zip(unique, created) if job is None]
+    taken = [
+        row["idempotency_key"] for row, job in zip(unique, created, strict=True) if job is None
+    ]
     existing = (
         {job.idempotency_key: job for job in Job.objects.filter(idempotency_key__in=taken)}
         if taken

@@ -119,3 +119,27 @@ def test_event_list_filters_by_type(staff_client):
     queue.cancel_job(job.pk)
     response = staff_client.get(changelist("jobevent"), {"type__exact": "cancelled"})
     assert response.context["cl"].result_count == 1
+
+
+def test_worker_list_flags_a_stale_heartbeat(staff_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.models import Worker
+
+    now = timezone.now()
+    Worker.objects.create(
+        id="fresh", host="h1", pid=1, concurrency=4, started_at=now, heartbeat_at=now
+    )
+    Worker.objects.create(
+        id="gone",
+        host="h2",
+        pid=2,
+        concurrency=4,
+        started_at=now,
+        heartbeat_at=now - timedelta(hours=1),
+    )
+    html = staff_client.get(changelist("worker")).content.decode()
+    assert "fresh" in html
+    assert html.count("(stale)") == 1

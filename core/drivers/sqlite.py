@@ -51,6 +51,10 @@ INSERT INTO core_jobevent (job_id, type, at, metadata)
 SELECT value, 'added', %s, '{}' FROM json_each(%s)
 """
 
+DUE = """
+SELECT 1 FROM core_job WHERE status = 'pending' AND run_at <= %s {filters} LIMIT 1
+"""
+
 CLAIM = """
 UPDATE core_job
    SET status = 'processing', attempts = attempts + 1, locked_by = %s, locked_until = %s,
@@ -191,6 +195,12 @@ class SQLiteDriver(Driver):
         if job_types is not None:
             filters.append(f"AND job_type IN ({', '.join(['%s'] * len(job_types))})")
             extra += list(job_types)
+        with self.connection.cursor() as cursor:
+            # A read (no write lock under WAL) first, so idle workers polling an
+            # empty queue never queue up for the database's single write lock.
+            cursor.execute(DUE.format(filters=" ".join(filters)), [ts, *extra])
+            if cursor.fetchone() is None:
+                return []
         sql = CLAIM.format(filters=" ".join(filters), columns=CLAIM_COLUMNS)
         params = [worker_id, self._ts(now + timedelta(seconds=lease)), ts, ts, ts, *extra, limit]
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
