@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from core import conf
-from core.drivers.base import INSERT_FIELDS  # noqa: F401  (re-exported)
+from core.drivers.base import INSERT_FIELDS
 from core.exceptions import InvalidJobError
 from core.models import RetryBackoff
 
@@ -22,46 +22,11 @@ PRIORITY_MIN, PRIORITY_MAX = -100, 100
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$")
 
 #: Keyword options of ``enqueue`` besides job_type and payload.
-ENQUEUE_OPTIONS = frozenset(
-    {
-        "queue",
-        "priority",
-        "run_at",
-        "delay",
-        "max_attempts",
-        "retry_delay",
-        "retry_backoff",
-        "retry_delay_max",
-        "timeout",
-        "force_kill_on_timeout",
-        "tags",
-        "idempotency_key",
-        "channel",
-        "depends_on",
-        "dead_letter_job_type",
-    }
-)
+ENQUEUE_OPTIONS = frozenset(INSERT_FIELDS) - {"job_type", "payload"} | {"delay"}
 
-#: Fields ``edit_job``/``edit_jobs`` may change (``delay`` sets run_at).
-EDITABLE_FIELDS = frozenset(
-    {
-        "job_type",
-        "payload",
-        "queue",
-        "channel",
-        "priority",
-        "run_at",
-        "delay",
-        "max_attempts",
-        "retry_delay",
-        "retry_backoff",
-        "retry_delay_max",
-        "timeout",
-        "force_kill_on_timeout",
-        "tags",
-        "dead_letter_job_type",
-    }
-)
+#: Fields ``edit_job``/``edit_jobs`` may change (``delay`` sets run_at); the
+#: idempotency key and dependencies are fixed at enqueue.
+EDITABLE_FIELDS = ENQUEUE_OPTIONS - {"idempotency_key", "depends_on"} | {"job_type", "payload"}
 
 
 def _fail(field: str, message: str) -> InvalidJobError:

@@ -216,7 +216,7 @@ class Worker:
             room = self.capacity - held
             if opts.max_jobs is not None:
                 room = min(room, opts.max_jobs - self.claimed_total)
-            busy_threads = sum(1 for r in self.held.values() if r.started is not None)
+            busy_threads = sum(1 for r in list(self.held.values()) if r.started is not None)
             idle_thread_waiting = held - busy_threads == 0 and busy_threads < opts.concurrency
             claimed = 0
             if room > 0 and (idle_thread_waiting or room >= max(1, opts.batch_size // 2)):

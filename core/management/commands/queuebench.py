@@ -5,19 +5,9 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from core import bench
+from core.management.argtypes import positive
 
 PHASES = ("single", "bulk", "processing", "latency")
-
-
-def _positive(kind):
-    def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise ValueError(text)
-        return value
-
-    parse.__name__ = f"positive {kind.__name__}"
-    return parse
 
 
 class Command(BaseCommand):
@@ -31,47 +21,47 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--single",
-            type=_positive(int),
+            type=positive(int),
             default=2000,
             metavar="N",
             help="jobs enqueued one at a time (default 2000)",
         )
         parser.add_argument(
             "--bulk",
-            type=_positive(int),
+            type=positive(int),
             default=50000,
             metavar="N",
             help="jobs enqueued with enqueue_many (default 50000)",
         )
         parser.add_argument(
             "--bulk-chunk",
-            type=_positive(int),
+            type=positive(int),
             default=5000,
             metavar="N",
             help="specs per enqueue_many call (default 5000)",
         )
         parser.add_argument(
             "--jobs",
-            type=_positive(int),
+            type=positive(int),
             default=20000,
             metavar="N",
             help="no-op jobs processed by one burst runworker (default 20000)",
         )
         parser.add_argument(
             "--concurrency",
-            type=_positive(int),
+            type=positive(int),
             default=4,
             help="runworker --concurrency (default 4)",
         )
         parser.add_argument(
             "--batch-size",
-            type=_positive(int),
+            type=positive(int),
             default=1000,
             help="runworker --batch-size (default 1000)",
         )
         parser.add_argument(
             "--latency-samples",
-            type=_positive(int),
+            type=positive(int),
             default=200,
             metavar="N",
             help="jobs enqueued one by one to an idle worker (default 200)",

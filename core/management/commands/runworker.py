@@ -6,19 +6,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.management.argtypes import positive
 from core.worker.runner import Worker, WorkerOptions
 from core.worker.supervisor import Supervisor, TooManyDeaths
-
-
-def _positive(kind):
-    def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise ValueError(text)
-        return value
-
-    parse.__name__ = f"positive {kind.__name__}"
-    return parse
 
 
 class Command(BaseCommand):
@@ -45,34 +35,34 @@ class Command(BaseCommand):
         parser.add_argument(
             "--concurrency",
             "-c",
-            type=_positive(int),
+            type=positive(int),
             default=4,
             help="threads running jobs (default 4)",
         )
         parser.add_argument(
             "--processes",
             "-p",
-            type=_positive(int),
+            type=positive(int),
             default=1,
             help="worker processes, supervised and restarted (default 1)",
         )
         parser.add_argument(
             "--batch-size",
-            type=_positive(int),
+            type=positive(int),
             default=None,
             help="most jobs claimed per statement (default: the concurrency); "
             "more than the concurrency prefetches",
         )
         parser.add_argument(
             "--poll-interval",
-            type=_positive(float),
+            type=positive(float),
             default=None,
             help="seconds between polls when idle (default 1 on PostgreSQL, "
             "which also wakes on NOTIFY; 0.05 on SQLite)",
         )
         parser.add_argument("--burst", action="store_true", help="exit when no due job is left")
         parser.add_argument(
-            "--max-jobs", type=_positive(int), default=None, help="exit after this many jobs"
+            "--max-jobs", type=positive(int), default=None, help="exit after this many jobs"
         )
         parser.add_argument("--worker-id", default=None, help="worker id (default host:pid:rand)")
         parser.add_argument(
@@ -83,7 +73,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--lease",
-            type=_positive(float),
+            type=positive(float),
             default=None,
             help="lease seconds (default: the LEASE_SECONDS setting, 30)",
         )
