@@ -48,6 +48,20 @@ class JobContext:
         self._output: Any = _UNSET
         self._progress_written_at = 0.0
 
+    @classmethod
+    def for_job(cls, job, worker_id: str, abort_event=None) -> "JobContext":
+        """The context of a claimed job's attempt (a drivers.base.ClaimedJob)."""
+        return cls(
+            job_id=job.id,
+            job_type=job.job_type,
+            queue=job.queue,
+            attempt=job.attempts,
+            max_attempts=job.max_attempts,
+            worker_id=worker_id,
+            timeout=job.timeout,
+            abort_event=abort_event,
+        )
+
     def should_abort(self) -> bool:
         """True once the job's deadline passed or an operator cancelled it."""
         if self.abort_event.is_set():

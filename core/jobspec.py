@@ -208,14 +208,13 @@ def clean_job(
             f"options: {', '.join(sorted(ENQUEUE_OPTIONS))}"
         )
     fields = dict(defaults or job_defaults())
-    delay = options.pop("delay", None)
+    if options.get("delay") is None:
+        options.pop("delay", None)
+    else:
+        _resolve_run_at(options, timezone.now())
     for name, value in options.items():
         if value is not None:
             fields[name] = _CLEANERS[name](value)
-    if delay is not None:
-        if fields["run_at"] is not None:
-            raise InvalidJobError("give run_at or delay, not both")
-        fields["run_at"] = timezone.now() + timedelta(seconds=_seconds("delay", delay))
     fields["job_type"] = _CLEANERS["job_type"](job_type)
     fields["payload"] = _check_json("payload", payload)
     return fields

@@ -239,14 +239,20 @@ def test_wait_raises_timeout_error_when_the_job_does_not_finish():
         queue.wait(job.pk, timeout=0.2)
 
 
-def test_expired_lease_is_reclaimed_to_pending_with_the_attempt_counted():
-    job = queue.enqueue("test.echo", max_attempts=3)
+def leased(max_attempts: int, lease_left: float):
+    """A job processing its first attempt, whose lease ends ``lease_left`` seconds from now."""
+    job = queue.enqueue("test.echo", max_attempts=max_attempts)
     Job.objects.filter(pk=job.pk).update(
         status="processing",
         attempts=1,
-        locked_by="dead-worker",
-        locked_until=timezone.now() - timedelta(seconds=1),
+        locked_by="some-worker",
+        locked_until=timezone.now() + timedelta(seconds=lease_left),
     )
+    return job
+
+
+def test_expired_lease_is_reclaimed_to_pending_with_the_attempt_counted():
+    job = leased(max_attempts=3, lease_left=-1)
     assert get_driver().reclaim_expired() == [(job.pk, "pending")]
     job.refresh_from_db()
     assert (job.status, job.attempts, job.locked_by) == ("pending", 1, None)
@@ -255,25 +261,13 @@ def test_expired_lease_is_reclaimed_to_pending_with_the_attempt_counted():
 
 
 def test_expired_lease_with_attempts_used_up_fails_the_job():
-    job = queue.enqueue("test.echo", max_attempts=1)
-    Job.objects.filter(pk=job.pk).update(
-        status="processing",
-        attempts=1,
-        locked_by="dead-worker",
-        locked_until=timezone.now() - timedelta(seconds=1),
-    )
+    job = leased(max_attempts=1, lease_left=-1)
     assert get_driver().reclaim_expired() == [(job.pk, "failed")]
     assert Job.objects.get(pk=job.pk).status == "failed"
 
 
 def test_live_lease_is_not_reclaimed():
-    job = queue.enqueue("test.echo")
-    Job.objects.filter(pk=job.pk).update(
-        status="processing",
-        attempts=1,
-        locked_by="w",
-        locked_until=timezone.now() + timedelta(seconds=30),
-    )
+    leased(max_attempts=3, lease_left=30)
     assert get_driver().reclaim_expired() == []
 
 

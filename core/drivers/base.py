@@ -214,9 +214,6 @@ class Driver:
         """Give unfinished jobs back at shutdown: pending again, the attempt not counted."""
         raise NotImplementedError
 
-    def notify(self, queues: set[str]) -> None:
-        """Wake idle workers of these queues (no-op where unsupported)."""
-
     def listen(self):
         """A Listener (wait(timeout) -> bool, close()) for wake-ups, or None."""
         return None

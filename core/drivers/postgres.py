@@ -253,11 +253,6 @@ class PostgresDriver(Driver):
             cursor.execute(RELEASE, {"worker": worker_id, "ids": list(job_ids)})
             return cursor.rowcount
 
-    def notify(self, queues: set[str]) -> None:
-        with self.connection.cursor() as cursor:
-            for queue in sorted(queues):
-                cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
-
     def listen(self) -> PostgresListener:
         params = self.connection.get_connection_params()
         conninfo = {

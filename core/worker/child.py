@@ -21,15 +21,5 @@ def child_main(conn, job_fields: dict, worker_id: str, db_name, abort_event) -> 
     autodiscover()
     job = ClaimedJob(**job_fields)
     conn.send("started")  # the deadline counts from here, not from process start-up
-    ctx = JobContext(
-        job_id=job.id,
-        job_type=job.job_type,
-        queue=job.queue,
-        attempt=job.attempts,
-        max_attempts=job.max_attempts,
-        worker_id=worker_id,
-        timeout=job.timeout,
-        abort_event=abort_event,
-    )
-    conn.send(run_in_thread(job, ctx))
+    conn.send(run_in_thread(job, JobContext.for_job(job, worker_id, abort_event)))
     conn.close()

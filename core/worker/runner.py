@@ -233,9 +233,10 @@ class Worker:
                 if self._claim(min(room, opts.batch_size)) == 0 and not self.held:
                     return
                 continue
-            self.wake.wait(self._idle_timeout(claimed))
+            self.wake.wait(self._idle_timeout())
 
-    def _idle_timeout(self, claimed: int) -> float:
+    def _idle_timeout(self) -> float:
+        """The poll interval, or less when a running job's deadline comes sooner."""
         timeout = self.poll_interval
         now = time.monotonic()
         for run in list(self.held.values()):
@@ -309,15 +310,7 @@ class Worker:
     def _execute(self, run: Run) -> None:
         job = run.job
         run.started = time.monotonic()
-        run.ctx = JobContext(
-            job_id=job.id,
-            job_type=job.job_type,
-            queue=job.queue,
-            attempt=job.attempts,
-            max_attempts=job.max_attempts,
-            worker_id=self.worker_id,
-            timeout=job.timeout,
-        )
+        run.ctx = JobContext.for_job(job, self.worker_id)
         try:
             if job.force_kill_on_timeout and job.timeout:
                 outcome = isolated.run_in_child(job, self.worker_id, run.ctx.abort_event)
@@ -405,7 +398,7 @@ class Worker:
                 break
             self.wake.clear()
             self._check_deadlines()
-            self.wake.wait(min(remaining, self._idle_timeout(0), 0.1))
+            self.wake.wait(min(remaining, self._idle_timeout(), 0.1))
         leftovers = [run for run in list(self.held.values()) if run.close()]
         for run in leftovers:
             if run.ctx is not None:
