@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format venv clean
+.PHONY: run test screenshots lint format venv clean
 
 # Looks on PATH first, then in pyenv's and the usual install locations.
 define FIND_PYTHON
@@ -51,6 +51,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Retake the README's dashboard screenshots (docs/screenshots/) with the browser tests.
+screenshots: $(STAMP)
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_dashboard_browser.py -k screenshot
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core import conf, queue
+from core import queue
 from core.exceptions import JobStateError
 from core.models import Job, JobEvent, Worker
 
@@ -269,13 +269,8 @@ class WorkerAdmin(admin.ModelAdmin):
     @admin.display(description="last heartbeat")
     def heartbeat_age(self, worker: Worker) -> str:
         age = (timezone.now() - worker.heartbeat_at).total_seconds()
-        stale = age > 3 * conf.get("LEASE_SECONDS")
         text = f"{age:.0f}s ago"
-        return (
-            format_html('<strong style="color:#b91c1c">{} (stale)</strong>', text)
-            if stale
-            else text
-        )
+        return format_html("<strong>{} (stale)</strong>", text) if worker.is_stale() else text
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -28,6 +28,19 @@ DEFAULTS: dict[str, Any] = {
     "PROGRESS_INTERVAL": 0.5,
     #: Rows changed per statement by bulk edits/cancels and per insert by enqueue_many.
     "BULK_CHUNK_SIZE": 1000,
+    #: Above this many rows the dashboard shows the planner's estimate ("≈ 1.2M")
+    #: instead of counting (PostgreSQL; SQLite always counts).
+    "DASHBOARD_EXACT_COUNT_LIMIT": 100_000,
+    #: Seconds one dashboard panel may spend counting before it shows estimates
+    #: for the rest (PostgreSQL).
+    "DASHBOARD_COUNT_SECONDS": 0.1,
+    #: Jobs per page of the dashboard's job list.
+    "DASHBOARD_PAGE_SIZE": 50,
+    #: Seconds a dashboard request spends on a bulk action before it hands the
+    #: rest to the next request.
+    "DASHBOARD_BULK_SECONDS": 1.0,
+    #: Seconds without a heartbeat after which a worker counts as dead (None: 3 leases).
+    "WORKER_STALE_SECONDS": None,
 }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from core import conf
@@ -218,3 +219,10 @@ def clean_job(
     fields["job_type"] = _CLEANERS["job_type"](job_type)
     fields["payload"] = _check_json("payload", payload)
     return fields
+
+
+def event_metadata(actor: Any = None, **details: Any) -> dict[str, Any]:
+    """Event metadata as JSON (datetimes as ISO strings), with the acting user if any."""
+    if actor is not None:
+        details["actor"] = str(actor)
+    return json.loads(json.dumps(details, cls=DjangoJSONEncoder))

@@ -4,27 +4,29 @@ Every state change writes a JobEvent in the same transaction, so a caller's
 ``transaction.atomic()`` that rolls back leaves neither job nor event.
 """
 
-import json
+import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
-from datetime import datetime
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from core import conf, jobspec
+from core import jobspec
 from core.drivers import get_driver
 from core.exceptions import InvalidJobError, JobNotFound, JobStateError
 from core.filters import filter_jobs
 from core.models import EventType, Job, JobEvent, JobStatus
+from core.models.jobs import CANCELLABLE_STATUSES, EDITABLE_STATUSES, RETRYABLE_STATUSES
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "cancel_job",
     "cancel_jobs",
+    "delete_job",
     "edit_job",
     "edit_jobs",
     "enqueue",
@@ -32,22 +34,14 @@ __all__ = [
     "find_jobs",
     "get_job",
     "retry_job",
+    "retry_jobs",
+    "run_job_now",
     "wait",
 ]
 
-#: Statuses from which a job may be retried.
-RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.COMPLETED)
-#: Statuses from which a job may be cancelled (a processing job sees should_abort()).
-CANCELLABLE = (JobStatus.PENDING, JobStatus.WAITING, JobStatus.PROCESSING)
-#: Statuses in which a job may be edited.
-EDITABLE = (JobStatus.PENDING,)
-
-
-def _metadata(actor: Any = None, **details: Any) -> dict[str, Any]:
-    """Event metadata as JSON (datetimes as ISO strings), with the acting user if any."""
-    if actor is not None:
-        details["actor"] = str(actor)
-    return json.loads(json.dumps(details, cls=DjangoJSONEncoder))
+RETRYABLE = RETRYABLE_STATUSES
+CANCELLABLE = CANCELLABLE_STATUSES
+EDITABLE = EDITABLE_STATUSES
 
 
 def _job_id(job_id: Any) -> int:
@@ -259,7 +253,9 @@ def retry_job(job_id: int, *, actor: Any = None) -> Job:
         job.started_at = job.completed_at = job.failed_at = job.cancelled_at = None
         job.save()
         JobEvent.objects.create(
-            job=job, type=EventType.RETRIED, metadata=_metadata(actor, previous_status=previous)
+            job=job,
+            type=EventType.RETRIED,
+            metadata=jobspec.event_metadata(actor, previous_status=previous),
         )
     return job
 
@@ -277,7 +273,9 @@ def cancel_job(job_id: int, *, actor: Any = None) -> Job:
         job.cancelled_at = timezone.now()
         job.save()
         JobEvent.objects.create(
-            job=job, type=EventType.CANCELLED, metadata=_metadata(actor, previous_status=previous)
+            job=job,
+            type=EventType.CANCELLED,
+            metadata=jobspec.event_metadata(actor, previous_status=previous),
         )
     return job
 
@@ -296,73 +294,27 @@ def edit_job(job_id: int, *, actor: Any = None, **changes: Any) -> Job:
         if diff:
             job.save()
             JobEvent.objects.create(
-                job=job, type=EventType.EDITED, metadata=_metadata(actor, changes=diff)
+                job=job, type=EventType.EDITED, metadata=jobspec.event_metadata(actor, changes=diff)
             )
     return job
 
 
-def _require_filters(filters: Mapping[str, Any], func: str) -> None:
-    if not any(v is not None for k, v in filters.items() if k != "tag_mode"):
-        raise InvalidJobError(
-            f"{func} needs at least one filter (to touch every job, pass status=...)"
-        )
+def run_job_now(job_id: int, *, actor: Any = None) -> Job:
+    """Make a pending job due now (scheduled or in retry backoff); returns it."""
+    return edit_job(job_id, actor=actor, run_at=timezone.now())
 
 
-def _change_in_chunks(
-    filters: Mapping[str, Any],
-    allowed: tuple[str, ...],
-    values: Callable[[datetime], dict[str, Any]],
-    event_type: str,
-    metadata: dict[str, Any],
-) -> int:
-    """Set ``values(now)`` on matching jobs in ``allowed`` states, a chunk per transaction."""
-    qs = filter_jobs(**filters).filter(status__in=allowed)
-    chunk = conf.get("BULK_CHUNK_SIZE")
-    total, last_id = 0, 0
-    while True:
-        with transaction.atomic():
-            ids = list(
-                qs.filter(id__gt=last_id)
-                .order_by("id")
-                .select_for_update()
-                .values_list("id", flat=True)[:chunk]
-            )
-            if not ids:
-                return total
-            now = timezone.now()
-            changed = Job.objects.filter(id__in=ids, status__in=allowed)
-            total += changed.update(**values(now), updated_at=now)
-            JobEvent.objects.bulk_create(
-                [JobEvent(job_id=i, type=event_type, metadata=metadata) for i in ids],
-                batch_size=chunk,
-            )
-        last_id = ids[-1]
+def delete_job(job_id: int, *, actor: Any = None) -> None:
+    """Delete a job that is not processing, with its events.
+
+    A processing job must be cancelled first, so its worker sees the abort.
+    """
+    with transaction.atomic():
+        job = _locked_job(job_id, tuple(set(JobStatus.values) - {JobStatus.PROCESSING}), "delete")
+        job.delete()
+    # Its events go with it, so the deletion is recorded in the log instead.
+    logger.info("Job id=%s type=%s deleted by=%s", job_id, job.job_type, actor)
 
 
-def cancel_jobs(*, actor: Any = None, **filters: Any) -> int:
-    """Cancel every pending, waiting or processing job matching ``filters``; return the count."""
-    _require_filters(filters, "cancel_jobs")
-    return _change_in_chunks(
-        filters,
-        CANCELLABLE,
-        lambda now: {"status": JobStatus.CANCELLED, "cancelled_at": now},
-        EventType.CANCELLED,
-        _metadata(actor, bulk=True),
-    )
-
-
-def edit_jobs(filters: Mapping[str, Any], *, actor: Any = None, **changes: Any) -> int:
-    """Apply ``changes`` to every pending job matching ``filters``; return the count."""
-    if not isinstance(filters, Mapping):
-        raise InvalidJobError(f"edit_jobs: filters must be a mapping, got {filters!r}")
-    _require_filters(filters, "edit_jobs")
-    values = jobspec.clean_changes(changes)
-    return _change_in_chunks(
-        filters,
-        EDITABLE,
-        lambda now: values,
-        EventType.EDITED,
-        _metadata(
-            actor, changes={name: {"to": value} for name, value in values.items()}, bulk=True
-        ),
-    )
+# Bulk changes live in core.bulk; they are part of this API.
+from core.bulk import cancel_jobs, edit_jobs, retry_jobs  # noqa: E402

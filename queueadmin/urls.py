@@ -1,11 +1,9 @@
-"""URL routes: the Django admin now; the dashboard and JSON API join later."""
+"""URL routes: the dashboard at the root, the Django admin at /admin/."""
 
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Until the dashboard lands, the root sends operators to the admin.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", include("core.dashboard.urls")),
 ]

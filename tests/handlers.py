@@ -72,3 +72,18 @@ def progress(payload, ctx):
 @handler("test.not_json")
 def not_json(payload, ctx):
     return {"when": object()}
+
+
+@handler("test.progress_steps")
+def progress_steps(payload, ctx):
+    """Raise progress to 100 in ``steps`` equal steps, ``pause`` seconds apart.
+
+    For watching a running job's progress bar move; stops early when aborted.
+    """
+    steps, pause = payload.get("steps", 10), payload.get("pause", 0.6)
+    for step in range(1, steps + 1):
+        if ctx.should_abort():
+            return {"stopped_at": step}
+        time.sleep(pause)
+        ctx.set_progress(100 * step / steps)
+    return {"steps": steps}

@@ -24,7 +24,7 @@ def demo_login(settings) -> tuple[str, str]:
 
 
 def log_in(page, live_server, username, password):
-    page.goto(f"{live_server.url}/")  # the root leads to the admin login for now
+    page.goto(f"{live_server.url}/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")

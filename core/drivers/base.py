@@ -1,11 +1,15 @@
 """What every database driver provides, and the rows it hands the worker."""
 
 import json
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.models import Q
+
+T = TypeVar("T")
 
 #: How a tag filter matches a job's tags.
 TAG_MODES = ("exact", "all", "any", "none")
@@ -124,6 +128,8 @@ class Driver:
     supports_notify = False
     #: Seconds between polls when nothing wakes the worker sooner.
     default_poll_interval = 1.0
+    #: Whether the planner can estimate a query's row count (for big dashboard counts).
+    supports_estimates = False
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
@@ -217,3 +223,44 @@ class Driver:
     def listen(self):
         """A Listener (wait(timeout) -> bool, close()) for wake-ups, or None."""
         return None
+
+    # -- dashboard and seeding -----------------------------------------------
+
+    def estimate_count(self, queryset) -> int:
+        """The planner's estimate of how many rows ``queryset`` returns."""
+        raise NotImplementedError
+
+    def run_within(self, seconds: float, query: Callable[[], T]) -> T | None:
+        """``query()``, or None if its statements take longer than ``seconds``
+        (drivers without a statement timeout always run it to the end)."""
+        return query()
+
+    def frequent_values(self, column: str) -> dict[str, float]:
+        """The most common values of a ``core_job`` column and the share of rows
+        holding each, from planner statistics (empty without them)."""
+        return {}
+
+    def copy_rows(self, table: str, columns: list[str], rows) -> int:
+        """Load ``rows`` (tuples of Python values; JSON columns as text) into ``table``
+        as fast as the database allows; returns how many were written."""
+        raise NotImplementedError
+
+    def analyze(self) -> None:
+        """Refresh the planner statistics of the queue tables (after a bulk load;
+        outside a transaction PostgreSQL also vacuums them)."""
+
+    def reserve_ids(self, table: str, count: int) -> int:
+        """Claim ``count`` consecutive ids of ``table`` past every used one (its largest id
+        and its id sequence) for rows inserted with explicit ids; returns the first."""
+        raise NotImplementedError
+
+    def reset_sequence(self, table: str) -> None:
+        """Move the id sequence of ``table`` past its largest id (never backwards), so
+        rows inserted afterwards without an id don't clash with explicit ids."""
+        raise NotImplementedError
+
+    def bulk_load(self, table: str):
+        """A context manager around loading many rows into ``table`` in the caller's
+        transaction, making it as fast as it safely can (PostgreSQL lifts the table's
+        foreign keys and re-adds them, checking every row, on the way out)."""
+        return nullcontext()

@@ -1,9 +1,12 @@
 """PostgreSQL driver: jsonb operators, SKIP LOCKED claims, LISTEN/NOTIFY."""
 
 import json
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import OperationalError, transaction
 from django.db.models import Q
+from psycopg import errors
 
 from core.drivers.base import (
     CLAIM_COLUMNS,
@@ -167,6 +170,7 @@ class PostgresDriver(Driver):
     vendor = "postgresql"
     supports_notify = True
     default_poll_interval = 1.0
+    supports_estimates = True
 
     def _tags_exact(self, tags: list[str]) -> Q:
         # jsonb @> and <@ compare as sets: both ways means the same tags.
@@ -261,3 +265,113 @@ class PostgresDriver(Driver):
             if k in {"dbname", "user", "password", "host", "port", "sslmode", "application_name"}
         }
         return PostgresListener(conninfo)
+
+    def run_within(self, seconds: float, query):
+        timeout = f"{max(1, int(seconds * 1000))}ms"
+        try:
+            # The timeout is local to this transaction (or savepoint): a
+            # cancelled query rolls it back with it, a finished one restores it.
+            with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), "
+                    "set_config('statement_timeout', %s, true)",
+                    [timeout],
+                )
+                previous = cursor.fetchone()[0]
+                result = query()
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                return result
+        except OperationalError as exc:
+            if isinstance(exc.__cause__, errors.QueryCanceled):
+                return None
+            raise
+
+    def frequent_values(self, column: str) -> dict[str, float]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT most_common_vals::text::text[], most_common_freqs FROM pg_stats "
+                "WHERE schemaname = current_schema() AND tablename = 'core_job' AND attname = %s",
+                [column],
+            )
+            row = cursor.fetchone()
+        if not row or not row[0]:
+            return {}
+        return dict(zip(row[0], row[1], strict=True))
+
+    def estimate_count(self, queryset) -> int:
+        sql, params = queryset.query.sql_with_params()
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def copy_rows(self, table: str, columns: list[str], rows) -> int:
+        names = ", ".join(f'"{name}"' for name in columns)
+        count = 0
+        sql = f'COPY "{table}" ({names}) FROM STDIN'
+        with self.connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+    def analyze(self) -> None:
+        # VACUUM also sets the visibility map, so counts after a bulk load can
+        # use index-only scans; it cannot run inside a transaction.
+        command = "ANALYZE" if self.connection.in_atomic_block else "VACUUM (ANALYZE)"
+        with self.connection.cursor() as cursor:
+            cursor.execute(f'{command} "core_job"')
+            cursor.execute(f'{command} "core_jobevent"')
+
+    def reserve_ids(self, table: str, count: int) -> int:
+        # setval is not transactional: concurrent enqueues at once skip past the
+        # reserved range (a rollback just leaves a gap).
+        name = self.connection.ops.quote_name(table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT setval(seq, greatest((SELECT coalesce(max(id), 0) FROM {name}),
+                                                coalesce(pg_sequence_last_value(seq), 0)) + %s)
+                      FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s""",
+                [count, name],
+            )
+            return cursor.fetchone()[0] - count + 1
+
+    def reset_sequence(self, table: str) -> None:
+        name = self.connection.ops.quote_name(table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT setval(seq, top)
+                      FROM (SELECT seq, greatest((SELECT coalesce(max(id), 0) FROM {name}),
+                                                 coalesce(pg_sequence_last_value(seq), 0)) AS top
+                              FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s
+                           ) t
+                     WHERE top > 0""",
+                [name],
+            )
+
+    @contextmanager
+    def bulk_load(self, table: str):
+        # A deferred foreign key check per row costs more than loading the row;
+        # re-adding the constraint checks every row in one join instead.
+        if not self.connection.in_atomic_block:
+            raise RuntimeError("bulk_load needs a transaction (transaction.atomic())")
+        quote = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid), condeferrable FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+                [quote(table)],
+            )
+            keys = cursor.fetchall()
+            for name, _, deferrable in keys:
+                if deferrable:  # run its checks still pending in this transaction now
+                    cursor.execute(f"SET CONSTRAINTS {quote(name)} IMMEDIATE")
+                cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        yield
+        with self.connection.cursor() as cursor:
+            for name, definition, _ in keys:
+                cursor.execute(
+                    f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
+                )

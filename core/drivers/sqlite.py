@@ -272,3 +272,42 @@ class SQLiteDriver(Driver):
             meta = {"reason": "worker shutdown", "worker": worker_id}
             self._events(cursor, ts, [(job_id, "reclaimed", meta) for job_id in released])
         return len(released)
+
+    def copy_rows(self, table: str, columns: list[str], rows) -> int:
+        names = ", ".join(f'"{name}"' for name in columns)
+        marks = ", ".join("?" * len(columns))
+        sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+        count = 0
+        batch: list = []
+        with self.connection.cursor() as cursor:
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 10_000:
+                    cursor.executemany(sql, batch)
+                    count += len(batch)
+                    batch = []
+            if batch:
+                cursor.executemany(sql, batch)
+                count += len(batch)
+        return count
+
+    def analyze(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    def reserve_ids(self, table: str, count: int) -> int:
+        # The caller's transaction holds SQLite's single write lock (BEGIN
+        # IMMEDIATE), so nobody else can take these ids meanwhile.
+        name = self.connection.ops.quote_name(table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT max(coalesce((SELECT max(id) FROM {name}), 0),
+                               coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))""",
+                [table],
+            )
+            return cursor.fetchone()[0] + 1
+
+    def reset_sequence(self, table: str) -> None:
+        # Nothing to do: an INSERT with an explicit id above sqlite_sequence raises
+        # it (AUTOINCREMENT tables), and plain rowid tables use max(id) + 1.
+        return None

@@ -17,6 +17,12 @@ class JobStatus(models.TextChoices):
 
 #: Statuses a job never leaves on its own.
 FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+#: Statuses from which a job may be retried.
+RETRYABLE_STATUSES = FINISHED_STATUSES
+#: Statuses from which a job may be cancelled (a processing job sees should_abort()).
+CANCELLABLE_STATUSES = (JobStatus.PENDING, JobStatus.WAITING, JobStatus.PROCESSING)
+#: Statuses in which a job may be edited.
+EDITABLE_STATUSES = (JobStatus.PENDING,)
 
 
 class RetryBackoff(models.TextChoices):
@@ -106,6 +112,15 @@ class Job(models.Model):
             models.Index(
                 fields=["locked_until"], name="job_lease_idx", condition=Q(status="processing")
             ),
+            # The dashboard's last-hour throughput and run-time figures.
+            models.Index(
+                fields=["completed_at"],
+                name="job_completed_idx",
+                condition=Q(completed_at__isnull=False),
+            ),
+            models.Index(
+                fields=["failed_at"], name="job_failed_idx", condition=Q(failed_at__isnull=False)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -130,6 +145,21 @@ class Job(models.Model):
     def is_finished(self) -> bool:
         """True once the job is completed, failed or cancelled."""
         return self.status in FINISHED_STATUSES
+
+    @property
+    def can_retry(self) -> bool:
+        """True when retry_job accepts this job."""
+        return self.status in RETRYABLE_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        """True when cancel_job accepts this job."""
+        return self.status in CANCELLABLE_STATUSES
+
+    @property
+    def can_edit(self) -> bool:
+        """True when edit_job accepts this job."""
+        return self.status in EDITABLE_STATUSES
 
     def wait(self, timeout: float | None = None) -> "Job":
         """Block until this job is finished and return it refreshed (see core.queue.wait)."""

@@ -1,0 +1,56 @@
+"""Who may see the dashboard and who may act on it."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.views.decorators.http import require_POST
+
+View = Callable[..., HttpResponse]
+
+
+def staff_page(permission: str) -> Callable[[View], View]:
+    """A page for logged-in staff holding ``permission`` (e.g. ``core.view_job``).
+
+    Anonymous and non-staff users are sent to the login page; staff without
+    the permission get 403.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            user = request.user
+            if not (user.is_active and user.is_staff):
+                if getattr(request, "htmx", False):
+                    # A fragment must not swap the login form into the page:
+                    # send the whole tab to the login, then back here.
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = redirect_to_login(
+                        request.htmx.current_url_abs_path or "/", resolve_url("admin:login")
+                    ).url
+                    return response
+                return redirect_to_login(request.get_full_path(), resolve_url("admin:login"))
+            if not user.has_perm(permission):
+                raise PermissionDenied(f"you need the {permission} permission")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def staff_action(permission: str) -> Callable[[View], View]:
+    """A POST-only action for staff holding ``permission``; anything else is refused."""
+
+    def decorate(view: View) -> View:
+        return require_POST(staff_page(permission)(view))
+
+    return decorate
+
+
+def actor(request: HttpRequest) -> str:
+    """The name recorded in job events for a dashboard action."""
+    return request.user.get_username()

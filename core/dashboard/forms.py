@@ -1,0 +1,135 @@
+"""Forms of the dashboard: the job list's filters and the edit of a pending job."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from core.drivers.base import TAG_MODES
+from core.models import Job, JobStatus
+
+#: Time ranges offered by the filter bar, by their query value.
+SINCE = {
+    "15m": ("last 15 minutes", timedelta(minutes=15)),
+    "1h": ("last hour", timedelta(hours=1)),
+    "24h": ("last 24 hours", timedelta(hours=24)),
+    "7d": ("last 7 days", timedelta(days=7)),
+}
+
+
+def _tag_list(text: str) -> list[str]:
+    return list(dict.fromkeys(tag.strip() for tag in text.split(",") if tag.strip()))
+
+
+class JobFilterForm(forms.Form):
+    """The job list's filter bar; every field is optional."""
+
+    status = forms.ChoiceField(required=False, choices=[("", "all"), *JobStatus.choices])
+    queue = forms.CharField(required=False, max_length=100)
+    job_type = forms.CharField(required=False, max_length=200, label="Job type")
+    tags = forms.CharField(
+        required=False, max_length=500, help_text="comma-separated", label="Tags"
+    )
+    tag_mode = forms.ChoiceField(
+        required=False,
+        choices=[(m, m) for m in ("all", *(m for m in TAG_MODES if m != "all"))],
+        label="Tag mode",
+    )
+    since = forms.ChoiceField(
+        required=False,
+        choices=[("", "any time")] + [(k, label) for k, (label, _) in SINCE.items()],
+        label="Created",
+    )
+    created_after = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="From"
+    )
+    created_before = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="To"
+    )
+    q = forms.CharField(required=False, max_length=255, label="Id or idempotency key")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        after, before = data.get("created_after"), data.get("created_before")
+        if after and before and after >= before:
+            raise forms.ValidationError("“From” must be earlier than “To”.")
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword filters for ``core.filters.filter_jobs`` (call after is_valid())."""
+        data = self.cleaned_data
+        filters: dict[str, Any] = {}
+        for name in ("status", "queue", "job_type"):
+            if data.get(name):
+                filters[name] = data[name].strip()
+        if data.get("tags"):
+            filters["tags"] = _tag_list(data["tags"])
+            filters["tag_mode"] = data.get("tag_mode") or "all"
+        if data.get("since"):
+            filters["created_after"] = timezone.now() - SINCE[data["since"]][1]
+        if data.get("created_after"):
+            filters["created_after"] = max(
+                data["created_after"], filters.get("created_after", data["created_after"])
+            )
+        if data.get("created_before"):
+            filters["created_before"] = data["created_before"]
+        return filters
+
+    def search(self) -> Q | None:
+        """The search box as a filter: an id or an idempotency key."""
+        text = (self.cleaned_data.get("q") or "").strip().removeprefix("#")
+        if not text:
+            return None
+        if text.isascii() and text.isdigit() and int(text) < 2**63:
+            return Q(id=int(text)) | Q(idempotency_key=text)
+        return Q(idempotency_key=text)
+
+
+class EditJobForm(forms.Form):
+    """The fields of a pending job an operator may change."""
+
+    payload = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"})
+    )
+    priority = forms.IntegerField(min_value=-100, max_value=100)
+    run_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+        ),
+        label="Run at",
+    )
+    tags = forms.CharField(required=False, max_length=2000, help_text="comma-separated")
+    max_attempts = forms.IntegerField(min_value=1, label="Max attempts")
+
+    @classmethod
+    def for_job(cls, job: Job, data=None) -> "EditJobForm":
+        """The form filled with the job's current values."""
+        initial = {
+            "payload": json.dumps(job.payload, indent=2, ensure_ascii=False),
+            "priority": job.priority,
+            "run_at": timezone.localtime(job.run_at),
+            "tags": ", ".join(job.tags),
+            "max_attempts": job.max_attempts,
+        }
+        return cls(data=data, initial=initial)
+
+    def clean_payload(self) -> Any:
+        text = self.cleaned_data["payload"].strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            ) from None
+
+    def clean_tags(self) -> list[str]:
+        return _tag_list(self.cleaned_data["tags"])
+
+    def changes(self) -> dict[str, Any]:
+        """The values the operator changed, for ``core.queue.edit_job``."""
+        return {name: self.cleaned_data[name] for name in self.changed_data}

@@ -1,0 +1,26 @@
+"""The dashboard's routes, mounted at the site root."""
+
+from django.urls import path
+
+from core.dashboard.views import bulk, job, jobs, overview, workers
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", overview.overview, name="overview"),
+    path("overview/counts/", overview.overview_counts, name="overview-counts"),
+    path("overview/metrics/", overview.overview_metrics, name="overview-metrics"),
+    path("jobs/", jobs.job_list, name="jobs"),
+    path("jobs/counts/", jobs.job_counts, name="job-counts"),
+    path("jobs/bulk/", bulk.bulk_selected, name="bulk-selected"),
+    path("jobs/bulk/confirm/", bulk.bulk_confirm, name="bulk-confirm"),
+    path("jobs/bulk/run/", bulk.bulk_run, name="bulk-run"),
+    path("jobs/<int:pk>/", job.job_detail, name="job"),
+    path("jobs/<int:pk>/edit/", job.job_edit, name="job-edit"),
+    path("jobs/<int:pk>/delete/", job.job_delete, name="job-delete"),
+    *(
+        path(f"jobs/<int:pk>/{action}/", jobs.job_action, {"action": action}, name=f"job-{action}")
+        for action in jobs.ROW_ACTIONS
+    ),
+    path("workers/", workers.workers, name="workers"),
+]

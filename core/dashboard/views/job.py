@@ -1,0 +1,79 @@
+"""One job: every field, payload and output, errors, events; edit and delete."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+
+from core import queue
+from core.dashboard.access import actor, staff_action, staff_page
+from core.dashboard.explain import why_not_running
+from core.dashboard.forms import EditJobForm
+from core.dashboard.redirects import redirect_to
+from core.exceptions import InvalidJobError, QueueError
+from core.models import Job
+
+#: Events shown on the page (the newest); the rest stay in the admin.
+EVENT_LIMIT = 200
+#: Fields with their own section instead of a row in the fields table.
+_SECTIONS = {"payload", "output", "errors", "step_data"}
+FIELDS = [f.name for f in Job._meta.concrete_fields if f.name not in _SECTIONS]
+
+
+def _context(request: HttpRequest, job: Job) -> dict:
+    now = timezone.now()
+    events = list(job.events.order_by("-id")[: EVENT_LIMIT + 1])
+    return {
+        "job": job,
+        "fields": FIELDS,
+        "events": events[:EVENT_LIMIT],
+        "more_events": len(events) > EVENT_LIMIT,
+        "errors": list(reversed(job.errors or [])),
+        "why": why_not_running(job, now),
+        "now": now,
+        "can_change": request.user.has_perm("core.change_job"),
+        "can_delete": request.user.has_perm("core.delete_job"),
+    }
+
+
+@staff_page("core.view_job")
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job page; its live part refreshes by polling."""
+    job = get_object_or_404(Job, pk=pk)
+    template = "dashboard/job.html"
+    if request.htmx and request.htmx.target == "job-live":
+        template += "#live"
+    return render(request, template, _context(request, job))
+
+
+@staff_page("core.change_job")
+def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit payload, priority, run_at, tags and max_attempts of a pending job."""
+    job = get_object_or_404(Job, pk=pk)
+    form = EditJobForm.for_job(job, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.changes():
+                queue.edit_job(pk, actor=actor(request), **form.changes())
+        except InvalidJobError as exc:
+            form.add_error(None, str(exc))
+        except QueueError as exc:
+            messages.error(request, str(exc))
+            return redirect_to(request, reverse("dashboard:job", args=[pk]))
+        else:
+            messages.success(request, f"Job #{pk} saved.")
+            return redirect_to(request, reverse("dashboard:job", args=[pk]))
+    return render(request, "dashboard/job_edit.html", {"job": job, "form": form})
+
+
+@staff_action("core.delete_job")
+def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a job that is not running, with its history."""
+    try:
+        queue.delete_job(pk, actor=actor(request))
+    except QueueError as exc:
+        messages.error(request, str(exc))
+        return redirect_to(request, reverse("dashboard:job", args=[pk]))
+    messages.success(request, f"Job #{pk} deleted.")
+    return redirect_to(request, reverse("dashboard:jobs"))

@@ -1,0 +1,125 @@
+"""The job list: status tabs, filters, search, keyset pages and row actions."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from core import conf, queue
+from core.dashboard import counts
+from core.dashboard.access import actor, staff_action, staff_page
+from core.dashboard.forms import JobFilterForm
+from core.dashboard.redirects import redirect_to, safe_next
+from core.exceptions import QueueError
+from core.filters import filter_jobs
+from core.models import Job, JobStatus
+
+#: Row actions by name: the queue function and the message after it.
+ROW_ACTIONS = {
+    "retry": (queue.retry_job, "retried"),
+    "cancel": (queue.cancel_job, "cancelled"),
+    "run_now": (queue.run_job_now, "made due now"),
+}
+
+
+def _page_bound(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) < 2**63 else None
+
+
+def filtered_jobs(form: JobFilterForm, *, with_status: bool = True):
+    """The queryset the filter form describes (empty when the form is invalid)."""
+    if not form.is_valid():
+        return Job.objects.none()
+    filters = form.filters()
+    if not with_status:
+        filters.pop("status", None)
+    qs = filter_jobs(**filters)
+    search = form.search()
+    return qs.filter(search) if search is not None else qs
+
+
+def _page(qs, before: int | None, after: int | None, size: int):
+    """One keyset page, newest first: (jobs, newer cursor, older cursor)."""
+    if after is not None:
+        rows = list(qs.filter(id__gt=after).order_by("id")[: size + 1])
+        newer = len(rows) > size
+        jobs = rows[:size][::-1]
+        older = bool(jobs)
+    else:
+        if before is not None:
+            qs = qs.filter(id__lt=before)
+        rows = list(qs.order_by("-id")[: size + 1])
+        older = len(rows) > size
+        jobs = rows[:size]
+        newer = before is not None and bool(jobs)
+    return (
+        jobs,
+        jobs[0].id if newer and jobs else None,
+        jobs[-1].id if older and jobs else None,
+    )
+
+
+@staff_page("core.view_job")
+def job_list(request: HttpRequest) -> HttpResponse:
+    """Jobs matching the filters, a keyset page at a time."""
+    form = JobFilterForm(request.GET)
+    size = conf.get("DASHBOARD_PAGE_SIZE")
+    jobs, newer, older = _page(
+        filtered_jobs(form), _page_bound(request, "before"), _page_bound(request, "after"), size
+    )
+    context = {
+        "form": form,
+        "jobs": jobs,
+        "newer": newer,
+        "older": older,
+        "statuses": JobStatus.values,
+        "current_status": form.cleaned_data.get("status", "") if form.is_valid() else "",
+        "can_change": request.user.has_perm("core.change_job"),
+        "now": timezone.now(),
+    }
+    template = "dashboard/jobs.html"
+    if request.htmx and request.htmx.target == "job-table":
+        template += "#table"
+    return render(request, template, context)
+
+
+@staff_page("core.view_job")
+def job_counts(request: HttpRequest) -> HttpResponse:
+    """Fragment: the status tabs with a count each, under the other filters."""
+    form = JobFilterForm(request.GET)
+    tab_counts = counts.status_counts(filtered_jobs(form, with_status=False))
+    return render(
+        request,
+        "dashboard/jobs.html#tabs",
+        {
+            "form": form,
+            "statuses": JobStatus.values,
+            "tab_counts": tab_counts,
+            "current_status": form.cleaned_data.get("status", "") if form.is_valid() else "",
+        },
+    )
+
+
+@staff_action("core.change_job")
+def job_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Retry, cancel or run now one job; htmx gets the updated row back."""
+    function, done = ROW_ACTIONS[action]
+    error = None
+    try:
+        function(pk, actor=actor(request))
+    except QueueError as exc:
+        error = str(exc)
+    if request.htmx and request.POST.get("row"):
+        job = Job.objects.filter(pk=pk).first()
+        return render(
+            request,
+            "dashboard/jobs.html#row",
+            {"job": job, "can_change": True, "row_error": error, "now": timezone.now()},
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Job #{pk} {done}.")
+    return redirect_to(request, safe_next(request, reverse("dashboard:job", args=[pk])))
