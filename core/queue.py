@@ -39,10 +39,6 @@ __all__ = [
     "wait",
 ]
 
-RETRYABLE = RETRYABLE_STATUSES
-CANCELLABLE = CANCELLABLE_STATUSES
-EDITABLE = EDITABLE_STATUSES
-
 
 def _job_id(job_id: Any) -> int:
     if isinstance(job_id, Job):
@@ -242,7 +238,7 @@ def retry_job(job_id: int, *, actor: Any = None) -> Job:
     """
     now = timezone.now()
     with transaction.atomic():
-        job = _locked_job(job_id, RETRYABLE, "retry")
+        job = _locked_job(job_id, RETRYABLE_STATUSES, "retry")
         previous = job.status
         job.status = JobStatus.PENDING
         job.run_at = now
@@ -267,7 +263,7 @@ def cancel_job(job_id: int, *, actor: Any = None) -> Job:
     ``ctx.should_abort()`` and its result is discarded.
     """
     with transaction.atomic():
-        job = _locked_job(job_id, CANCELLABLE, "cancel")
+        job = _locked_job(job_id, CANCELLABLE_STATUSES, "cancel")
         previous = job.status
         job.status = JobStatus.CANCELLED
         job.cancelled_at = timezone.now()
@@ -284,7 +280,7 @@ def edit_job(job_id: int, *, actor: Any = None, **changes: Any) -> Job:
     """Change fields of a pending job; returns it. See ``jobspec.EDITABLE_FIELDS``."""
     values = jobspec.clean_changes(changes)
     with transaction.atomic():
-        job = _locked_job(job_id, EDITABLE, "edit")
+        job = _locked_job(job_id, EDITABLE_STATUSES, "edit")
         diff = {}
         for name, value in values.items():
             old = getattr(job, name)
