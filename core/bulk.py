@@ -15,7 +15,7 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from core import conf, jobspec
+from core import conf, dependencies, jobspec, tokens
 from core.exceptions import InvalidJobError
 from core.filters import filter_jobs
 from core.models import EventType, Job, JobEvent, JobStatus
@@ -151,7 +151,10 @@ def _change_all(spec: BulkAction, filters: Mapping[str, Any], metadata: dict[str
 def cancel_jobs(*, actor: Any = None, **filters: Any) -> int:
     """Cancel every pending, waiting or processing job matching ``filters``; return the count."""
     _require_filters(filters, "cancel_jobs")
-    return _change_all(ACTIONS["cancel"], filters, jobspec.event_metadata(actor, bulk=True))
+    count = _change_all(ACTIONS["cancel"], filters, jobspec.event_metadata(actor, bulk=True))
+    tokens.time_out_tokens_of(Job.objects.filter(status=JobStatus.CANCELLED).values("id"))
+    dependencies.settle()  # their dependents are cancelled too
+    return count
 
 
 def retry_jobs(*, actor: Any = None, **filters: Any) -> int:

@@ -15,3 +15,11 @@ class JobNotFound(QueueError, LookupError):
 
 class JobStateError(QueueError):
     """The job's status forbids the requested change; nothing was written."""
+
+
+class TokenNotFound(QueueError, LookupError):
+    """No wait token has the given id."""
+
+
+class StepError(QueueError):
+    """A durable step was used wrongly (say, the same step name twice in one run)."""

@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from core import jobspec
+from core import dependencies, jobspec, tokens
 from core.drivers import get_driver
 from core.exceptions import InvalidJobError, JobNotFound, JobStateError
 from core.filters import filter_jobs
@@ -26,13 +26,18 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "cancel_job",
     "cancel_jobs",
+    "complete_token",
+    "create_token",
     "delete_job",
     "edit_job",
     "edit_jobs",
     "enqueue",
     "enqueue_many",
+    "expire_token",
+    "expire_tokens",
     "find_jobs",
     "get_job",
+    "get_token",
     "retry_job",
     "retry_jobs",
     "run_job_now",
@@ -108,11 +113,16 @@ def _insert(rows: list[dict[str, Any]]) -> list[Job]:
     # One chunk is one atomic statement (its own transaction on SQLite): no
     # BEGIN/COMMIT round trips needed around it.
     several = len(unique) > chunk
-    with transaction.atomic() if several else nullcontext():
+    # Jobs with dependencies are held in the insert's transaction, so no
+    # worker sees them pending first.
+    held = any(row["depends_on"] for row in unique)
+    with transaction.atomic() if several or held else nullcontext():
         for start in range(0, len(unique), chunk):
             part = unique[start : start + chunk]
             for row, result in zip(part, driver.insert_jobs(part), strict=True):
                 created.append(None if result is None else _job_from_row(row, *result))
+        if held:
+            dependencies.hold([job for job in created if job is not None])
     taken = [
         row["idempotency_key"] for row, job in zip(unique, created, strict=True) if job is None
     ]
@@ -273,6 +283,8 @@ def cancel_job(job_id: int, *, actor: Any = None) -> Job:
             type=EventType.CANCELLED,
             metadata=jobspec.event_metadata(actor, previous_status=previous),
         )
+    tokens.time_out_tokens_of([job.pk])  # nobody can wake it any more
+    dependencies.settle()  # its dependents are cancelled too
     return job
 
 
@@ -314,3 +326,10 @@ def delete_job(job_id: int, *, actor: Any = None) -> None:
 
 # Bulk changes live in core.bulk; they are part of this API.
 from core.bulk import cancel_jobs, edit_jobs, retry_jobs  # noqa: E402
+from core.tokens import (  # noqa: E402
+    complete_token,
+    create_token,
+    expire_token,
+    expire_tokens,
+    get_token,
+)

@@ -87,3 +87,68 @@ def progress_steps(payload, ctx):
         time.sleep(pause)
         ctx.set_progress(100 * step / steps)
     return {"steps": steps}
+
+
+def _log(payload, entry: str) -> None:
+    """Append one line to the payload's execution log (side effects counted by tests)."""
+    with open(payload["log"], "a") as log:
+        log.write(entry + "\n")
+
+
+@handler("test.three_steps")
+def three_steps(payload, ctx):
+    """Three logged steps with a durable wait between each."""
+    a = ctx.run("one", lambda: _log(payload, "one") or 1)
+    ctx.wait_for(seconds=payload.get("wait", 0))
+    b = ctx.run("two", lambda: _log(payload, "two") or 2)
+    if payload.get("pause_file"):  # a process test kills the worker here
+        _touch(payload["pause_file"])
+        time.sleep(payload.get("pause", 0))
+    ctx.wait_for(seconds=payload.get("wait", 0))
+    c = ctx.run("three", lambda: _log(payload, "three") or 3)
+    return {"sum": a + b + c}
+
+
+@handler("test.approval")
+def approval(payload, ctx):
+    """Wait for a person to complete a token; return what they sent."""
+    token = ctx.create_token(timeout=payload.get("timeout"), tags=["approval"])
+    result = ctx.wait_for_token(token)
+    return {"ok": result.ok, "output": result.output, "error": result.error}
+
+
+@handler("test.defer")
+def defer_loop(payload, ctx):
+    """Count up by deferring until the count reaches payload["until"]."""
+    count = (ctx.state or {}).get("count", 0) + 1
+    ctx.run("tick", lambda: count)  # a fresh step on every run
+    if count < payload["until"]:
+        ctx.defer(payload.get("delay", 0), state={"count": count})
+    return {"count": count}
+
+
+@handler("test.duplicate_step")
+def duplicate_step(payload, ctx):
+    ctx.run("same", lambda: 1)
+    ctx.run("same", lambda: 2)
+
+
+@handler("test.extend")
+def extend(payload, ctx):
+    """Outlive its timeout by asking for more time once."""
+    ctx.on_timeout(lambda: payload["extra"])
+    deadline = time.monotonic() + payload["run"]
+    while time.monotonic() < deadline:
+        if ctx.should_abort():
+            raise RuntimeError("aborted")
+        time.sleep(0.01)
+    return "done"
+
+
+@handler("test.prolong")
+def prolong(payload, ctx):
+    """Run past its timeout by prolonging halfway."""
+    time.sleep(payload["run"] / 2)
+    ctx.prolong(payload["run"])
+    time.sleep(payload["run"] / 2)
+    return "done"

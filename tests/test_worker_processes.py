@@ -156,3 +156,31 @@ def test_postgres_notify_starts_a_new_job_without_waiting_for_the_poll(postgres_
         finish(proc)
     assert done.status == "completed"
     assert (done.started_at - done.created_at).total_seconds() < 2
+
+
+def test_durable_steps_survive_a_killed_worker_and_each_runs_once(tmp_path):
+    log, paused = tmp_path / "steps.log", tmp_path / "paused"
+    payload = {"log": str(log), "pause_file": str(paused), "pause": 60}
+    job = queue.enqueue("test.three_steps", payload)
+    victim = start_runworker("--lease", "1", "--poll-interval", "0.1")
+    try:
+        wait_for(paused.exists, message="the handler between steps two and three")
+        victim.send_signal(signal.SIGKILL)
+        finish(victim)
+        paused.unlink()
+        Job.objects.filter(pk=job.pk).update(payload={**payload, "pause": 0})
+        rescuer = start_runworker("--lease", "1", "--poll-interval", "0.1")
+        try:
+            done = queue.wait(job.pk, timeout=30)
+        finally:
+            rescuer.send_signal(signal.SIGTERM)
+            finish(rescuer)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+    assert done.status == "completed"
+    assert done.output == {"sum": 6}
+    assert log.read_text().split() == ["one", "two", "three"]
+    types = list(JobEvent.objects.filter(job=job).values_list("type", flat=True))
+    assert "reclaimed" in types
+    assert types.count("resumed") >= 2

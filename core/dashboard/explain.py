@@ -33,14 +33,12 @@ def _ahead(job: Job, now: datetime) -> str:
 def why_not_running(job: Job, now: datetime | None = None) -> str | None:
     """Why a pending or waiting job has not started; None for other statuses."""
     now = now or timezone.now()
-    if job.status == JobStatus.WAITING:
-        if job.wait_token:
-            return "It is waiting for a token to be completed."
-        if job.wait_until:
-            return f"It is sleeping until {_when(job.wait_until, now)}."
-        return "It is waiting."
-    if job.status != JobStatus.PENDING:
+    if job.status not in (JobStatus.WAITING, JobStatus.PENDING):
         return None
+    if job.status == JobStatus.WAITING and job.wait_token:
+        return "It is waiting for a token to be completed."
+    if job.status == JobStatus.WAITING and job.wait_until:
+        return f"It is sleeping until {_when(job.wait_until, now)}."
     if job.depends_on:
         unfinished = list(
             Job.objects.filter(id__in=job.depends_on)
@@ -51,6 +49,8 @@ def why_not_running(job: Job, now: datetime | None = None) -> str | None:
         if unfinished:
             ids = ", ".join(f"#{i}" for i in unfinished)
             return f"It is waiting on job{'s' if len(unfinished) > 1 else ''} {ids} to complete."
+    if job.status == JobStatus.WAITING:
+        return "It is waiting."
     if job.run_at > now:
         if job.attempts:
             return (

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core.dashboard.views import bulk, job, jobs, overview, workers
+from core.dashboard.views import bulk, job, jobs, overview, tokens, workers
 
 app_name = "dashboard"
 
@@ -22,5 +22,8 @@ urlpatterns = [
         path(f"jobs/<int:pk>/{action}/", jobs.job_action, {"action": action}, name=f"job-{action}")
         for action in jobs.ROW_ACTIONS
     ),
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<str:token_id>/complete/", tokens.token_complete, name="token-complete"),
+    path("tokens/<str:token_id>/expire/", tokens.token_expire, name="token-expire"),
     path("workers/", workers.workers, name="workers"),
 ]

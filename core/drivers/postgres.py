@@ -365,9 +365,10 @@ class PostgresDriver(Driver):
                 [quote(table)],
             )
             keys = cursor.fetchall()
-            for name, _, deferrable in keys:
-                if deferrable:  # run its checks still pending in this transaction now
-                    cursor.execute(f"SET CONSTRAINTS {quote(name)} IMMEDIATE")
+            # Run every deferred check still pending in this transaction now (an
+            # ALTER TABLE refuses to run with pending trigger events on the table).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for name, _, _ in keys:
                 cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
         yield
         with self.connection.cursor() as cursor:

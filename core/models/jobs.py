@@ -44,6 +44,8 @@ class EventType(models.TextChoices):
     EDITED = "edited"
     PROLONGED = "prolonged"
     WAITING = "waiting"
+    RESUMED = "resumed"
+    DEFERRED = "deferred"
     PROGRESS = "progress"
     RECLAIMED = "reclaimed"
 
@@ -78,8 +80,10 @@ class Job(models.Model):
     output = models.JSONField(null=True, blank=True)
     #: One entry per failed attempt: attempt, at, message, type, traceback, reason.
     errors = models.JSONField(default=list, blank=True)
-    #: Memoized results of ``ctx.run`` steps, by step name.
+    #: Memoized results of ``ctx.run`` steps, by step name (and the run's waits and tokens).
     step_data = models.JSONField(default=dict, blank=True)
+    #: State saved by ``ctx.defer`` for the next run (``ctx.state``).
+    state = models.JSONField(null=True, blank=True)
     wait_until = models.DateTimeField(null=True, blank=True)
     wait_token = models.CharField(max_length=64, null=True, blank=True)
     #: Ids of jobs that must complete before this one runs.
@@ -120,6 +124,14 @@ class Job(models.Model):
             ),
             models.Index(
                 fields=["failed_at"], name="job_failed_idx", condition=Q(failed_at__isnull=False)
+            ),
+            # Sleeping jobs, by the time they wake.
+            models.Index(fields=["wait_until"], name="job_wait_idx", condition=Q(status="waiting")),
+            # Jobs held for their dependencies (core.dependencies.HELD).
+            models.Index(
+                fields=["id"],
+                name="job_held_idx",
+                condition=Q(status="waiting", wait_until__isnull=True, wait_token__isnull=True),
             ),
         ]
         constraints = [

@@ -18,6 +18,8 @@ def pretty_json(value: Any) -> str:
 
 def _span(seconds: float) -> str:
     seconds = abs(seconds)
+    if seconds >= 1:
+        seconds = round(seconds, 1)  # 59.96 s reads "1m 00s", not "60 s"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:

@@ -7,6 +7,7 @@ import time
 
 from django.db import close_old_connections, connections, transaction
 
+from core import dependencies
 from core.drivers import Driver
 from core.drivers.base import Outcome
 
@@ -37,7 +38,7 @@ class Completer(threading.Thread):
             queue_module.SimpleQueue()
         )
         #: Counts of outcomes written, by status.
-        self.counts = {"completed": 0, "failed": 0, "pending": 0, "dropped": 0}
+        self.counts = {"completed": 0, "failed": 0, "pending": 0, "suspended": 0, "dropped": 0}
 
     def submit(self, outcome: Outcome) -> None:
         """Queue one outcome for the next batch."""
@@ -112,6 +113,11 @@ class Completer(threading.Thread):
         logger.error("gave up writing %d outcomes; their jobs will be reclaimed", len(batch))
 
     def _write_once(self, batch: list[Outcome]) -> None:
+        # Parked runs were written when they parked; only count them.
+        self.counts["suspended"] += sum(o.status == "suspended" for o in batch)
+        batch = [o for o in batch if o.status != "suspended"]
+        if not batch:
+            return
         dead = [o for o in batch if o.dead_letter is not None]
         if dead:
             from core.queue import enqueue_many
@@ -125,3 +131,5 @@ class Completer(threading.Thread):
             done = set(self.driver.finish(self.worker_id, batch))
         for outcome in batch:
             self.counts[outcome.status if outcome.job_id in done else "dropped"] += 1
+        if dependencies.has_held():  # release or cancel the dependents at once
+            dependencies.settle()

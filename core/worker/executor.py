@@ -11,12 +11,15 @@ from django.utils import timezone
 from core.context import JobContext
 from core.drivers.base import ClaimedJob, Outcome
 from core.handlers import get_handler
+from core.waits import Suspend, park
 from core.worker.retry import retry_delay
 
 logger = logging.getLogger("core.worker")
 
 #: Failure reasons recorded with each error.
 HANDLER_ERROR, TIMEOUT, NO_HANDLER = "handler_error", "timeout", "no_handler"
+#: Outcome status of a run that parked its job (already written; nothing to batch).
+SUSPENDED = "suspended"
 
 
 class JobTimeout(Exception):
@@ -102,6 +105,8 @@ def run_in_thread(job: ClaimedJob, ctx: JobContext) -> Outcome:
         return failure(job, error_entry(job, exc, NO_HANDLER, tb=""))
     try:
         returned = fn(job.payload, ctx)
+    except Suspend as request:
+        return suspended(job, ctx, request)
     except Exception as exc:
         reason = TIMEOUT if ctx.deadline is not None and ctx.should_abort() else HANDLER_ERROR
         return failure(job, error_entry(job, exc, reason))
@@ -109,6 +114,16 @@ def run_in_thread(job: ClaimedJob, ctx: JobContext) -> Outcome:
         exc = JobTimeout(f"job ran past its timeout of {job.timeout:g}s")
         return failure(job, error_entry(job, exc, TIMEOUT, tb=""))
     return completed(job, ctx.output_or(returned))
+
+
+def suspended(job: ClaimedJob, ctx: JobContext, request: Suspend) -> Outcome:
+    """Park the job now (its own transaction); the Outcome only reports it."""
+    try:
+        parked = park(job.id, ctx.worker_id, request, ctx.steps_to_save())
+    except Exception as exc:
+        return failure(job, error_entry(job, exc, HANDLER_ERROR))
+    event = type(request).__name__.lower()
+    return Outcome(job.id, SUSPENDED, event if parked else "dropped", meta={"parked": parked})
 
 
 def timed_out(job: ClaimedJob) -> Outcome:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from core import conf
+from core import conf, dependencies, tokens, waits
 from core.context import JobContext
 from core.drivers import Driver, get_driver
 from core.drivers.base import ClaimedJob, Outcome
@@ -145,13 +145,14 @@ class Worker:
         elapsed = time.monotonic() - started
         counts = self.completer.counts
         logger.info(
-            "worker id=%s stopped: claimed=%d completed=%d failed=%d retried=%d dropped=%d "
-            "in %.1fs (%.0f jobs/s)",
+            "worker id=%s stopped: claimed=%d completed=%d failed=%d retried=%d parked=%d "
+            "dropped=%d in %.1fs (%.0f jobs/s)",
             self.worker_id,
             self.claimed_total,
             counts["completed"],
             counts["failed"],
             counts["pending"],
+            counts["suspended"],
             counts["dropped"],
             elapsed,
             self.completer.processed / elapsed if elapsed else 0,
@@ -276,6 +277,8 @@ class Worker:
                 continue
             if run.job.force_kill_on_timeout:
                 continue  # its thread kills the child process itself
+            if ctx.extend_on_timeout():
+                continue  # the handler's on_timeout callback bought more time
             ctx.abort_event.set()
             if run.close():
                 # The handler ignores should_abort(); its thread is written off
@@ -356,6 +359,13 @@ class Worker:
                         run = self.held.get(job_id)
                         if run is not None and run.ctx is not None:
                             run.ctx.abort_event.set()
+                    dependencies.settle()
+                    woken = waits.wake_due()
+                    expired = tokens.expire_tokens()
+                    if woken or expired:
+                        logger.info(
+                            "woke %d sleeping job(s); %d token(s) timed out", len(woken), expired
+                        )
                     reclaimed = self.driver.reclaim_expired()
                     if reclaimed:
                         logger.warning(

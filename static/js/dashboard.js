@@ -27,16 +27,38 @@
     label.textContent = state === "on" ? "live" : state;
   }
 
+  // True while the operator is typing in a form inside ``el`` (a token's
+  // completion data): a text box there has the focus or holds text. A refresh
+  // would replace the box and lose what was typed.
+  function typing(el) {
+    var active = document.activeElement;
+    if (active && el.contains(active) && active.tagName === "TEXTAREA") return true;
+    return Array.prototype.some.call(el.querySelectorAll("textarea"), function (box) {
+      return box.value.trim() !== "";
+    });
+  }
+
   // Ask every element marked data-live to refresh itself (its hx-trigger
-  // includes the "live" event). Skipped while the tab is hidden, and for the
-  // job table while rows are ticked so a refresh does not drop the selection.
+  // includes the "live" event). Skipped while the tab is hidden, for the
+  // job table while rows are ticked so a refresh does not drop the selection,
+  // and for any part where the operator is typing.
   function refresh() {
     if (!enabled() || document.hidden || !window.htmx) return;
     document.querySelectorAll("[data-live]").forEach(function (el) {
       if (el.id === "job-table" && hasSelection()) return;
+      if (typing(el)) return;
       htmx.trigger(el, "live");
     });
   }
+
+  // A refresh already on its way when the operator started typing must not
+  // land either.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var el = event.detail.elt;
+    if (el && el.hasAttribute && el.hasAttribute("data-live") && typing(el)) {
+      event.detail.shouldSwap = false;
+    }
+  });
 
   function restart() {
     if (timer) clearInterval(timer);

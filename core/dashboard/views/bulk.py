@@ -15,14 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from core import bulk, conf
+from core import bulk, conf, dependencies, tokens
 from core.dashboard import counts
 from core.dashboard.access import actor, staff_action, staff_page
 from core.dashboard.forms import JobFilterForm
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import InvalidJobError
 from core.jobspec import event_metadata
-from core.models import Job
+from core.models import Job, JobStatus
 
 #: Filters stored as ISO text between the requests of one bulk action.
 _DATES = ("created_after", "created_before")
@@ -154,6 +154,9 @@ def bulk_run(request: HttpRequest) -> HttpResponse:
         total=request.POST.get("total", ""),
         finished=finished,
     )
+    if finished and name == "cancel":
+        tokens.time_out_tokens_of(Job.objects.filter(status=JobStatus.CANCELLED).values("id"))
+        dependencies.settle()  # dependents of cancelled jobs are cancelled too
     response = render(request, "dashboard/jobs.html#bulk-progress", context)
     if finished:
         response["HX-Trigger"] = "jobs-changed"

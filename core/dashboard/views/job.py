@@ -11,6 +11,7 @@ from core.dashboard.access import actor, staff_action, staff_page
 from core.dashboard.explain import why_not_running
 from core.dashboard.forms import EditJobForm
 from core.dashboard.redirects import redirect_to
+from core.dashboard.views.tokens import annotate
 from core.exceptions import InvalidJobError, QueueError
 from core.models import Job
 
@@ -24,6 +25,9 @@ FIELDS = [f.name for f in Job._meta.concrete_fields if f.name not in _SECTIONS]
 def _context(request: HttpRequest, job: Job) -> dict:
     now = timezone.now()
     events = list(job.events.order_by("-id")[: EVENT_LIMIT + 1])
+    # Token ids are capabilities: only users who may see tokens get them (one query).
+    can_view_tokens = request.user.has_perm("core.view_waittoken")
+    tokens = list(job.tokens.order_by("-created_at", "-id")) if can_view_tokens else []
     return {
         "job": job,
         "fields": FIELDS,
@@ -34,6 +38,10 @@ def _context(request: HttpRequest, job: Job) -> dict:
         "now": now,
         "can_change": request.user.has_perm("core.change_job"),
         "can_delete": request.user.has_perm("core.delete_job"),
+        "tokens": annotate(tokens, now),
+        "can_view_tokens": can_view_tokens,
+        "can_change_tokens": request.user.has_perm("core.change_waittoken"),
+        "back": reverse("dashboard:job", args=[job.pk]),
     }
 
 
