@@ -14,6 +14,11 @@ from core.drivers.base import Outcome
 logger = logging.getLogger("core.worker")
 
 
+#: Seconds between two checks for jobs held by dependencies (while there are
+#: none, a batch costs no extra query; while there are, every batch settles them).
+HELD_RECHECK = 0.5
+
+
 class Completer(threading.Thread):
     """Collects outcomes from executor threads and flushes them in batches.
 
@@ -37,6 +42,7 @@ class Completer(threading.Thread):
         self._queue: queue_module.SimpleQueue[Outcome | threading.Event | None] = (
             queue_module.SimpleQueue()
         )
+        self._held, self._held_checked_at = False, float("-inf")
         #: Counts of outcomes written, by status.
         self.counts = {"completed": 0, "failed": 0, "pending": 0, "suspended": 0, "dropped": 0}
 
@@ -131,5 +137,12 @@ class Completer(threading.Thread):
             done = set(self.driver.finish(self.worker_id, batch))
         for outcome in batch:
             self.counts[outcome.status if outcome.job_id in done else "dropped"] += 1
-        if dependencies.has_held():  # release or cancel the dependents at once
+        if self._jobs_held():  # release or cancel the dependents at once
             dependencies.settle()
+
+    def _jobs_held(self) -> bool:
+        """Whether any job is held for dependencies, asked at most every HELD_RECHECK s."""
+        now = time.monotonic()
+        if now - self._held_checked_at >= HELD_RECHECK:
+            self._held_checked_at, self._held = now, dependencies.has_held()
+        return self._held
