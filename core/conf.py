@@ -41,6 +41,29 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARD_BULK_SECONDS": 1.0,
     #: Seconds without a heartbeat after which a worker counts as dead (None: 3 leases).
     "WORKER_STALE_SECONDS": None,
+    #: Seconds between two runs of the frequent maintenance tasks (reclaim, wake,
+    #: expire_tokens); workers look for due tasks at every heartbeat.
+    "MAINTENANCE_INTERVAL": 5.0,
+    #: Seconds between two looks for due cron schedules (workers look at every
+    #: heartbeat, so a fire time is enqueued at most a heartbeat late).
+    "CRON_INTERVAL": 1.0,
+    #: Seconds between two runs of the pruning tasks (prune_jobs, prune_workers).
+    "PRUNE_INTERVAL": 60.0,
+    #: Seconds a worker holds a maintenance task it claimed; if it dies mid-run,
+    #: another worker may take the task over after this (long runs renew it).
+    "MAINTENANCE_LOCK_SECONDS": 60.0,
+    #: Seconds one maintenance task may spend inside a worker's heartbeat before it
+    #: leaves the rest to its next run (None: a third of the worker's lease, so
+    #: heartbeats keep renewing leases; ``queue_maintenance`` has no limit).
+    "MAINTENANCE_TIME_LIMIT": None,
+    #: Seconds after which completed and cancelled jobs are deleted with their events
+    #: and tokens (None: never).
+    "PRUNE_COMPLETED_AFTER": 604_800,
+    #: Seconds after which failed jobs are deleted with their events and tokens
+    #: (None: never).
+    "PRUNE_FAILED_AFTER": 2_592_000,
+    #: Seconds without a heartbeat after which a Worker row is deleted (None: never).
+    "WORKER_PRUNE_AFTER": 86_400,
 }
 
 

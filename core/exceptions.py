@@ -23,3 +23,11 @@ class TokenNotFound(QueueError, LookupError):
 
 class StepError(QueueError):
     """A durable step was used wrongly (say, the same step name twice in one run)."""
+
+
+class InvalidScheduleError(QueueError, ValueError):
+    """A cron schedule's expression, timezone or job template is invalid; nothing was written."""
+
+
+class ScheduleNotFound(QueueError, LookupError):
+    """No cron schedule has the given name."""

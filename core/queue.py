@@ -24,11 +24,13 @@ from core.models.jobs import CANCELLABLE_STATUSES, EDITABLE_STATUSES, RETRYABLE_
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "add_cron",
     "cancel_job",
     "cancel_jobs",
     "complete_token",
     "create_token",
     "delete_job",
+    "edit_cron",
     "edit_job",
     "edit_jobs",
     "enqueue",
@@ -36,10 +38,16 @@ __all__ = [
     "expire_token",
     "expire_tokens",
     "find_jobs",
+    "get_cron",
     "get_job",
     "get_token",
+    "list_crons",
+    "pause_cron",
+    "remove_cron",
+    "resume_cron",
     "retry_job",
     "retry_jobs",
+    "run_cron_now",
     "run_job_now",
     "wait",
 ]
@@ -326,6 +334,16 @@ def delete_job(job_id: int, *, actor: Any = None) -> None:
 
 # Bulk changes live in core.bulk; they are part of this API.
 from core.bulk import cancel_jobs, edit_jobs, retry_jobs  # noqa: E402
+from core.cron import (  # noqa: E402
+    add_cron,
+    edit_cron,
+    get_cron,
+    list_crons,
+    pause_cron,
+    remove_cron,
+    resume_cron,
+    run_cron_now,
+)
 from core.tokens import (  # noqa: E402
     complete_token,
     create_token,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core.dashboard.views import bulk, job, jobs, overview, tokens, workers
+from core.dashboard.views import bulk, cron, job, jobs, overview, tokens, workers
 
 app_name = "dashboard"
 
@@ -25,5 +25,13 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<str:token_id>/complete/", tokens.token_complete, name="token-complete"),
     path("tokens/<str:token_id>/expire/", tokens.token_expire, name="token-expire"),
+    path("cron/", cron.cron_list, name="cron"),
+    path("cron/new/", cron.cron_new, name="cron-new"),
+    path("cron/preview/", cron.cron_preview, name="cron-preview"),
+    path("cron/<int:pk>/edit/", cron.cron_edit, name="cron-edit"),
+    path("cron/<int:pk>/pause/", cron.cron_pause, name="cron-pause"),
+    path("cron/<int:pk>/resume/", cron.cron_resume, name="cron-resume"),
+    path("cron/<int:pk>/run/", cron.cron_run, name="cron-run"),
+    path("cron/<int:pk>/remove/", cron.cron_remove, name="cron-remove"),
     path("workers/", workers.workers, name="workers"),
 ]

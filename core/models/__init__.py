@@ -1,14 +1,19 @@
 """queueadmin's tables, one module per concern."""
 
 from core.models.jobs import EventType, Job, JobEvent, JobStatus, RetryBackoff
+from core.models.maintenance import MaintenanceTask
+from core.models.schedules import CronSchedule, CronStatus
 from core.models.waits import TokenStatus, WaitToken
 from core.models.workers import Worker
 
 __all__ = [
+    "CronSchedule",
+    "CronStatus",
     "EventType",
     "Job",
     "JobEvent",
     "JobStatus",
+    "MaintenanceTask",
     "RetryBackoff",
     "TokenStatus",
     "WaitToken",

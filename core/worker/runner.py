@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from core import conf, dependencies, tokens, waits
+from core import conf, maintenance
 from core.context import JobContext
 from core.drivers import Driver, get_driver
 from core.drivers.base import ClaimedJob, Outcome
@@ -359,21 +359,12 @@ class Worker:
                         run = self.held.get(job_id)
                         if run is not None and run.ctx is not None:
                             run.ctx.abort_event.set()
-                    dependencies.settle()
-                    woken = waits.wake_due()
-                    expired = tokens.expire_tokens()
-                    if woken or expired:
-                        logger.info(
-                            "woke %d sleeping job(s); %d token(s) timed out", len(woken), expired
-                        )
-                    reclaimed = self.driver.reclaim_expired()
-                    if reclaimed:
-                        logger.warning(
-                            "reclaimed %d job(s) with expired leases: %s",
-                            len(reclaimed),
-                            ", ".join(str(i) for i, _ in reclaimed),
-                        )
-                        self.wake.set()
+                    # Each due task runs on one worker only; it logs what it did.
+                    done = maintenance.run_due(
+                        self.worker_id, time_limit=maintenance.default_time_limit(self.lease)
+                    )
+                    if any(done[name].changed for name in ("reclaim", "wake") if name in done):
+                        self.wake.set()  # jobs became pending
                 except Exception:
                     logger.exception("heartbeat failed")
                     self._reset_connection()
