@@ -1,0 +1,238 @@
+"""Admin for jobs and their events: inspect, retry, cancel."""
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from core import queue
+from core.admin.display import pretty_json
+from core.exceptions import JobStateError
+from core.models import Job, JobEvent
+
+
+class JobEventInline(admin.TabularInline):
+    """A job's history, newest last, read-only."""
+
+    model = JobEvent
+    extra = 0
+    can_delete = False
+    fields = ("type", "at", "metadata_json")
+    readonly_fields = fields
+
+    @admin.display(description="metadata")
+    def metadata_json(self, event: JobEvent) -> str:
+        return pretty_json(event.metadata)
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def _apply(request: HttpRequest, jobs: QuerySet[Job], action, verb: str) -> None:
+    done, refused = 0, []
+    for job_id in jobs.values_list("id", flat=True):
+        try:
+            action(job_id, actor=request.user)
+            done += 1
+        except JobStateError:
+            refused.append(str(job_id))
+    messages.success(request, f"{verb} {done} job(s).")
+    if refused:
+        messages.warning(
+            request,
+            f"Skipped {len(refused)} job(s) whose status does not allow it: "
+            f"{', '.join(refused[:20])}{'…' if len(refused) > 20 else ''}",
+        )
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Jobs: filter, search by id/type/idempotency key, retry or cancel in bulk."""
+
+    list_display = (
+        "id",
+        "job_type",
+        "queue",
+        "status",
+        "priority",
+        "attempts_display",
+        "progress",
+        "run_at",
+        "created_at",
+    )
+    list_filter = ("status", "queue", "job_type")
+    search_fields = ("job_type", "idempotency_key")
+    search_help_text = "Job id, exact job type or idempotency key."
+    ordering = ("-id",)
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ("retry_selected", "cancel_selected")
+    inlines = (JobEventInline,)
+    readonly_fields = (
+        "status",
+        "attempts",
+        "progress",
+        "payload_json",
+        "output_json",
+        "errors_json",
+        "step_data_json",
+        "locked_by",
+        "locked_until",
+        "wait_until",
+        "wait_token",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "completed_at",
+        "failed_at",
+        "cancelled_at",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "job_type",
+                    "queue",
+                    "channel",
+                    "status",
+                    "priority",
+                    "run_at",
+                    "tags",
+                    "idempotency_key",
+                    "payload_json",
+                )
+            },
+        ),
+        ("Outcome", {"fields": ("progress", "output_json", "attempts", "errors_json")}),
+        (
+            "Retries and timeout",
+            {
+                "fields": (
+                    "max_attempts",
+                    "retry_delay",
+                    "retry_backoff",
+                    "retry_delay_max",
+                    "timeout",
+                    "force_kill_on_timeout",
+                    "dead_letter_job_type",
+                )
+            },
+        ),
+        (
+            "Durable state",
+            {
+                "fields": (
+                    "step_data_json",
+                    "depends_on",
+                    "wait_until",
+                    "wait_token",
+                    "locked_by",
+                    "locked_until",
+                )
+            },
+        ),
+        (
+            "Timestamps",
+            {
+                "fields": (
+                    "created_at",
+                    "updated_at",
+                    "started_at",
+                    "completed_at",
+                    "failed_at",
+                    "cancelled_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description="attempts", ordering="attempts")
+    def attempts_display(self, job: Job) -> str:
+        return f"{job.attempts}/{job.max_attempts}"
+
+    @admin.display(description="payload")
+    def payload_json(self, job: Job) -> str:
+        return pretty_json(job.payload)
+
+    @admin.display(description="output")
+    def output_json(self, job: Job) -> str:
+        return pretty_json(job.output)
+
+    @admin.display(description="errors per attempt")
+    def errors_json(self, job: Job) -> str:
+        return pretty_json(job.errors)
+
+    @admin.display(description="step data")
+    def step_data_json(self, job: Job) -> str:
+        return pretty_json(job.step_data)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().lstrip("#")
+        if not term:
+            return queryset, False
+        match = Q(job_type=term) | Q(idempotency_key=term)
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        return queryset.filter(match), False
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Retry and cancel need the change permission on jobs."""
+        return request.user.has_perm("core.change_job")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Jobs are enqueued through the queue API, which validates them.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        # Edits go through the queue API (pending jobs only, validated, recorded).
+        return False
+
+    @admin.action(description="Retry selected jobs", permissions=["operate"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        _apply(request, queryset, queue.retry_job, "Retried")
+
+    @admin.action(description="Cancel selected jobs", permissions=["operate"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        _apply(request, queryset, queue.cancel_job, "Cancelled")
+
+
+@admin.register(JobEvent)
+class JobEventAdmin(admin.ModelAdmin):
+    """The event history of every job."""
+
+    list_display = ("id", "job_link", "type", "at", "actor")
+    list_filter = ("type",)
+    search_fields = ("job__id",)
+    search_help_text = "Job id."
+    list_select_related = ("job",)
+    show_full_result_count = False
+    ordering = ("-id",)
+    readonly_fields = ("job", "type", "at", "metadata_json")
+    fields = readonly_fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().lstrip("#")
+        if not term:
+            return queryset, False
+        return queryset.filter(job_id=int(term)) if term.isdigit() else queryset.none(), False
+
+    @admin.display(description="job", ordering="job_id")
+    def job_link(self, event: JobEvent) -> str:
+        return format_html(
+            '<a href="../job/{}/change/">#{} {}</a>', event.job_id, event.job_id, event.job.job_type
+        )
+
+    @admin.display(description="actor")
+    def actor(self, event: JobEvent) -> str:
+        return event.metadata.get("actor", "")
+
+    @admin.display(description="metadata")
+    def metadata_json(self, event: JobEvent) -> str:
+        return pretty_json(event.metadata)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: JobEvent | None = None) -> bool:
+        return False
