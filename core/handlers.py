@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Any, Any], Any]
 
 _registry: dict[str, Handler] = {}
+_resolvers: list[Callable[[str], Handler | None]] = []
 _discovered = False
 
 
@@ -49,9 +50,22 @@ def autodiscover() -> None:
     logger.debug("handlers registered: %s", ", ".join(sorted(_registry)))
 
 
+def add_resolver(resolver: Callable[[str], Handler | None]) -> None:
+    """Add a function that finds handlers for job types nobody registered
+    (the django.tasks backend resolves ``task:<path>`` this way)."""
+    if resolver not in _resolvers:
+        _resolvers.append(resolver)
+
+
 def get_handler(job_type: str) -> Handler | None:
-    """The handler registered for ``job_type``, or None."""
-    return _registry.get(job_type)
+    """The handler registered for ``job_type`` (or found by a resolver), or None."""
+    found = _registry.get(job_type)
+    if found is None:
+        for resolver in _resolvers:
+            found = resolver(job_type)
+            if found is not None:
+                break
+    return found
 
 
 def registered() -> list[str]:

@@ -130,6 +130,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "admin:login"
 
+# Django's tasks framework runs on queueadmin: @task functions become jobs.
+TASKS = {"default": {"BACKEND": "core.backend.QueueBackend"}}
+
 # Scripts only from our own files: no inline script, no eval, no third party.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
