@@ -194,7 +194,9 @@ def test_claims_and_completions_are_batched(monkeypatch):
         monkeypatch.setattr(type(driver), name, spy)
     run_burst(concurrency=4, batch_size=100)
     assert Job.objects.filter(status="completed").count() == 300
-    assert calls["claim"] <= 30  # refills of half a batch or more; per-job claims would be ~300
+    # Per-job claims would be ~300; batches of 100 refilled at half empty need
+    # ~6-30, and a loaded machine (threads finishing unevenly) a few more.
+    assert calls["claim"] <= 60
     assert calls["finish"] <= 60  # batches, never one statement per job
 
 
