@@ -136,6 +136,8 @@ def change_chunk(
             [JobEvent(job_id=i, type=spec.event, metadata=metadata) for i in ids],
             batch_size=len(ids),
         )
+        if spec.event == EventType.CANCELLED:
+            tokens.time_out_tokens_of(ids)  # nobody can wake a cancelled job any more
     return count, ids[-1]
 
 
@@ -152,7 +154,6 @@ def cancel_jobs(*, actor: Any = None, **filters: Any) -> int:
     """Cancel every pending, waiting or processing job matching ``filters``; return the count."""
     _require_filters(filters, "cancel_jobs")
     count = _change_all(ACTIONS["cancel"], filters, jobspec.event_metadata(actor, bulk=True))
-    tokens.time_out_tokens_of(Job.objects.filter(status=JobStatus.CANCELLED).values("id"))
     dependencies.settle()  # their dependents are cancelled too
     return count
 

@@ -296,3 +296,15 @@ def test_every_action_has_its_words():
     assert bulk.ACTIONS["cancel"].allowed == ("pending", "waiting", "processing")
     assert bulk.ACTIONS["retry"].allowed == ("completed", "failed", "cancelled")
     assert bulk.ACTIONS["run_now"].allowed == ("pending",)
+
+
+def test_cancel_jobs_times_out_the_waiting_tokens_of_the_jobs_it_cancels():
+    from core import tokens
+
+    job = queue.enqueue("x", queue="parked")
+    other = queue.enqueue("x", queue="elsewhere")
+    token = tokens.create_token(job.pk, timeout=60)
+    kept = tokens.create_token(other.pk, timeout=60)
+    assert queue.cancel_jobs(queue="parked") == 1
+    assert tokens.get_token(token.pk).status == "timed_out"
+    assert tokens.get_token(kept.pk).status == "waiting"

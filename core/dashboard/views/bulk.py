@@ -15,14 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from core import bulk, conf, dependencies, tokens
+from core import bulk, conf, dependencies
 from core.dashboard import counts
 from core.dashboard.access import actor, staff_action, staff_page
 from core.dashboard.forms import JobFilterForm
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import InvalidJobError
 from core.jobspec import event_metadata
-from core.models import Job, JobStatus
+from core.models import Job
 
 #: Filters stored as ISO text between the requests of one bulk action.
 _DATES = ("created_after", "created_before")
@@ -155,7 +155,6 @@ def bulk_run(request: HttpRequest) -> HttpResponse:
         finished=finished,
     )
     if finished and name == "cancel":
-        tokens.time_out_tokens_of(Job.objects.filter(status=JobStatus.CANCELLED).values("id"))
         dependencies.settle()  # dependents of cancelled jobs are cancelled too
     response = render(request, "dashboard/jobs.html#bulk-progress", context)
     if finished:
