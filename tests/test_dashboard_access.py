@@ -4,30 +4,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
-from django.test import Client
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from core import queue
 from core.models import Job, JobEvent
+from tests.users import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
-
-
-def make_user(username, *codenames, is_staff=True):
-    user = User.objects.create_user(username, is_staff=is_staff)  # no password: no hashing
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-    )
-    return user
-
-
-def client_for(user, **kwargs):
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import cron
 from core.models import CronSchedule, Job
+from tests.users import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -23,20 +23,6 @@ HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 ACTIONS = ("pause", "resume", "run", "remove")
-
-
-def make_user(username, *codenames):
-    user = User.objects.create_user(username, is_staff=True)  # no password: no hashing
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-    )
-    return user
-
-
-def client_for(user, **kwargs):
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
