@@ -149,7 +149,11 @@ def _resolve_run_at(fields: dict[str, Any], now: datetime) -> None:
         return
     if fields.get("run_at") is not None:
         raise InvalidJobError("give run_at or delay, not both")
-    fields["run_at"] = now + timedelta(seconds=_seconds("delay", fields.pop("delay")))
+    seconds = _seconds("delay", fields.pop("delay"))
+    try:
+        fields["run_at"] = now + timedelta(seconds=seconds)
+    except OverflowError:
+        raise _fail("delay", f"too far in the future: {seconds:g} seconds") from None
 
 
 def clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,3 +27,10 @@ def with_context(context, steps):
 @task
 async def async_add(a, b):
     return a + b
+
+
+@task(takes_context=True, retry_delay=0)
+def flaky(context):
+    if context.attempt == 1:
+        raise RuntimeError("first attempt fails")
+    return context.attempt

@@ -1,5 +1,7 @@
 """django.tasks on queueadmin: core.backend.QueueBackend."""
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -8,8 +10,9 @@ from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued, task_finished, task_started
 from django.utils import timezone
 
+from core import queue
 from core.backend import QueueBackend
-from core.models import Job
+from core.models import Job, JobStatus
 from tests import tasks
 from tests.workers import run_burst
 
@@ -119,3 +122,69 @@ def test_signals_are_sent_for_enqueue_start_and_finish():
 def test_an_unknown_result_id_raises():
     with pytest.raises(TaskResultDoesNotExist):
         task_backends["default"].get_result("999999")
+
+
+def run_async(function):
+    """Run an async function to its end in a thread of its own (the browser tests'
+    Playwright may have left an event loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, function()).result()
+
+
+def test_aenqueue_and_aget_result_work_from_async_code():
+    async def enqueue_then_read():
+        result = await tasks.add.aenqueue(4, 5)
+        again = await tasks.add.aget_result(result.id)
+        return result, again
+
+    result, again = run_async(enqueue_then_read)
+    assert Job.objects.get(pk=int(result.id)).payload == {"args": [4, 5], "kwargs": {}}
+    assert (again.id, again.status) == (result.id, TaskResultStatus.READY)
+    run_burst()
+
+    async def refresh():
+        await result.arefresh()
+
+    run_async(refresh)
+    assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 9)
+
+
+def test_a_task_deferred_with_run_after_does_not_run_before_it():
+    result = tasks.add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(1, 2)
+    run_burst()
+    result.refresh()
+    assert result.status == TaskResultStatus.READY
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (JobStatus.PENDING, TaskResultStatus.READY),
+        (JobStatus.WAITING, TaskResultStatus.READY),
+        (JobStatus.PROCESSING, TaskResultStatus.RUNNING),
+        (JobStatus.CANCELLED, TaskResultStatus.FAILED),
+        (JobStatus.FAILED, TaskResultStatus.FAILED),
+    ],
+)
+def test_job_statuses_map_to_task_result_statuses(status, expected):
+    result = tasks.add.enqueue(1, 2)
+    Job.objects.filter(pk=int(result.id)).update(status=status)
+    result.refresh()
+    assert result.status == expected
+
+
+def test_each_attempt_has_its_worker_id_and_error():
+    result = tasks.flaky.enqueue()
+    run_burst()
+    result.refresh()
+    assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 2)
+    assert len(result.worker_ids) == 2
+    assert all(result.worker_ids)
+    [error] = result.errors
+    assert error.exception_class is RuntimeError
+
+
+def test_a_job_that_is_not_a_task_has_no_result():
+    job = queue.enqueue("report.build")
+    with pytest.raises(TaskResultDoesNotExist):
+        task_backends["default"].get_result(str(job.pk))

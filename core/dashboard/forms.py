@@ -1,7 +1,7 @@
 """Forms of the dashboard: the job list's filters and the edit of a pending job."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -50,6 +50,21 @@ class JobFilterForm(forms.Form):
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="To"
     )
     q = forms.CharField(required=False, max_length=255, label="Id or idempotency key")
+
+    def _utc(self, name: str) -> datetime | None:
+        # Offsets the database cannot store (PostgreSQL allows at most ±15:59)
+        # are written as UTC; a time past year 9999 in UTC is no time at all.
+        value = self.cleaned_data.get(name)
+        try:
+            return None if value is None else value.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Out of range.") from None
+
+    def clean_created_after(self) -> datetime | None:
+        return self._utc("created_after")
+
+    def clean_created_before(self) -> datetime | None:
+        return self._utc("created_before")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core.dashboard.views import bulk, cron, job, jobs, overview, tokens, workers
+from core.dashboard.views import apikeys, bulk, cron, job, jobs, overview, tokens, workers
 
 app_name = "dashboard"
 
@@ -34,4 +34,7 @@ urlpatterns = [
     path("cron/<int:pk>/run/", cron.cron_run, name="cron-run"),
     path("cron/<int:pk>/remove/", cron.cron_remove, name="cron-remove"),
     path("workers/", workers.workers, name="workers"),
+    path("api-keys/", apikeys.apikey_list, name="apikeys"),
+    path("api-keys/new/", apikeys.apikey_new, name="apikey-new"),
+    path("api-keys/<int:pk>/revoke/", apikeys.apikey_revoke, name="apikey-revoke"),
 ]

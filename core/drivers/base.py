@@ -203,9 +203,18 @@ class Driver:
         raise NotImplementedError
 
     def heartbeat(
-        self, worker_id: str, lease: float, running_ids: list[int], processed: int
+        self,
+        worker_id: str,
+        lease: float,
+        running_ids: list[int],
+        processed: int,
+        completed: int = 0,
+        failed: int = 0,
     ) -> list[int]:
         """Renew the leases of all of the worker's jobs and its Worker row, in one go.
+
+        ``processed``, ``completed`` and ``failed`` are the worker's counters since it
+        started (failed: for good, not retried), written to its Worker row.
 
         Returns those of ``running_ids`` that an operator cancelled meanwhile.
         """

@@ -96,7 +96,8 @@ RETURNING job_id
 HEARTBEAT = """
 WITH w AS (
     UPDATE core_worker SET heartbeat_at = now(), running = %(running)s,
-                           processed = %(processed)s
+                           processed = %(processed)s, completed = %(completed)s,
+                           failed = %(failed)s
      WHERE id = %(worker)s
 ), renewed AS (
     UPDATE core_job SET locked_until = now() + %(lease)s * interval '1 second'
@@ -233,13 +234,17 @@ class PostgresDriver(Driver):
             cursor.execute(FINISH, params)
             return [row[0] for row in cursor.fetchall()]
 
-    def heartbeat(self, worker_id, lease, running_ids, processed) -> list[int]:
+    def heartbeat(
+        self, worker_id, lease, running_ids, processed, completed=0, failed=0
+    ) -> list[int]:
         params = {
             "worker": worker_id,
             "lease": lease,
             "running": len(running_ids),
             "running_ids": list(running_ids),
             "processed": processed,
+            "completed": completed,
+            "failed": failed,
         }
         with self.connection.cursor() as cursor:
             cursor.execute(HEARTBEAT, params)

@@ -91,7 +91,9 @@ SELECT value ->> 0, value ->> 1, %s, value ->> 2 FROM json_each(%s)
 """
 
 HEARTBEAT_WORKER = """
-UPDATE core_worker SET heartbeat_at = %s, running = %s, processed = %s WHERE id = %s
+UPDATE core_worker SET heartbeat_at = %s, running = %s, processed = %s, completed = %s,
+                       failed = %s
+ WHERE id = %s
 """
 HEARTBEAT_JOBS = """
 UPDATE core_job SET locked_until = %s WHERE locked_by = %s AND status = 'processing'
@@ -236,11 +238,15 @@ class SQLiteDriver(Driver):
             )
         return [o.job_id for o in outcomes if o.job_id in done]
 
-    def heartbeat(self, worker_id, lease, running_ids, processed) -> list[int]:
+    def heartbeat(
+        self, worker_id, lease, running_ids, processed, completed=0, failed=0
+    ) -> list[int]:
         now = timezone.now()
         ts = self._ts(now)
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
-            cursor.execute(HEARTBEAT_WORKER, [ts, len(running_ids), processed, worker_id])
+            cursor.execute(
+                HEARTBEAT_WORKER, [ts, len(running_ids), processed, completed, failed, worker_id]
+            )
             until = self._ts(now + timedelta(seconds=lease))
             cursor.execute(HEARTBEAT_JOBS, [until, worker_id])
             cursor.execute(CANCELLED, [json.dumps(list(running_ids))])

@@ -1,5 +1,6 @@
 """queueadmin's tables, one module per concern."""
 
+from core.models.apikeys import ApiKey
 from core.models.jobs import EventType, Job, JobEvent, JobStatus, RetryBackoff
 from core.models.maintenance import MaintenanceTask
 from core.models.schedules import CronSchedule, CronStatus
@@ -7,6 +8,7 @@ from core.models.waits import TokenStatus, WaitToken
 from core.models.workers import Worker
 
 __all__ = [
+    "ApiKey",
     "CronSchedule",
     "CronStatus",
     "EventType",

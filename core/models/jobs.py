@@ -173,6 +173,17 @@ class Job(models.Model):
         """True when edit_job accepts this job."""
         return self.status in EDITABLE_STATUSES
 
+    @property
+    def status_url(self) -> str:
+        """A signed, unguessable path that shows this job's status without login.
+
+        Give it to the page of the user the job works for; ``/api/status/<ref>``
+        returns ``{status, progress, output, error, updated_at, finished}``.
+        """
+        from core.api.status import status_path
+
+        return status_path(self.pk)
+
     def wait(self, timeout: float | None = None) -> "Job":
         """Block until this job is finished and return it refreshed (see core.queue.wait)."""
         from core.queue import wait

@@ -37,6 +37,10 @@ class Worker(models.Model):
     running = models.PositiveIntegerField(default=0)
     #: Jobs finished (completed or failed) since start, at the last heartbeat.
     processed = models.PositiveBigIntegerField(default=0)
+    #: Of those, jobs completed and jobs failed for good (the rest were retried);
+    #: counters since the worker started, for /api/metrics.
+    completed = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
     started_at = models.DateTimeField()
     heartbeat_at = models.DateTimeField()
 

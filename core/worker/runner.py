@@ -195,6 +195,8 @@ class Worker:
                 "concurrency": self.options.concurrency,
                 "running": 0,
                 "processed": 0,
+                "completed": 0,
+                "failed": 0,
                 "started_at": now,
                 "heartbeat_at": now,
             },
@@ -352,8 +354,14 @@ class Worker:
             while not self._heartbeat_stop.wait(interval):
                 try:
                     ids = list(self.held)
+                    counts = self.completer.counts
                     cancelled = self.driver.heartbeat(
-                        self.worker_id, self.lease, ids, self.completer.processed
+                        self.worker_id,
+                        self.lease,
+                        ids,
+                        self.completer.processed,
+                        completed=counts["completed"],
+                        failed=counts["failed"],
                     )
                     for job_id in cancelled:
                         run = self.held.get(job_id)

@@ -1,0 +1,1 @@
+"""The JSON API under /api/: jobs, tokens, status URLs for frontends, metrics, OpenAPI."""

@@ -1,0 +1,384 @@
+"""The API's OpenAPI 3.1 description, served at /api/openapi.json."""
+
+from typing import Any
+
+from core.api.params import MAX_ID, MAX_PAGE_SIZE, PAGE_SIZE
+from core.dashboard.forms import SINCE
+from core.drivers.base import TAG_MODES
+from core.models import JobStatus, RetryBackoff, TokenStatus
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$"
+_DATETIME = {"type": "string", "format": "date-time"}
+_NULL_DATETIME = {"type": ["string", "null"], "format": "date-time"}
+_ANY = {"description": "any JSON value"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+_ERRORS = {
+    "400": _error("Bad input; the message says which field and why."),
+    "401": _error("No API key or session, or an unknown, revoked or expired key."),
+    "403": _error("Authenticated but not allowed (read-only key, missing permission, CSRF)."),
+    "404": _error("No such job, token or status."),
+    "405": _error("Method not allowed; the Allow header lists those that are."),
+}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {code: _ERRORS[code] for code in codes}
+
+
+_JOB_ID = {
+    "name": "pk",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+
+_JOB_PROPERTIES = {
+    "id": {"type": "integer"},
+    "job_type": {"type": "string"},
+    "queue": {"type": "string"},
+    "channel": {"type": ["string", "null"]},
+    "status": {"type": "string", "enum": JobStatus.values},
+    "priority": {"type": "integer"},
+    "payload": _ANY,
+    "output": _ANY,
+    "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+    "attempts": {"type": "integer"},
+    "max_attempts": {"type": "integer"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "idempotency_key": {"type": ["string", "null"]},
+    "depends_on": {"type": "array", "items": {"type": "integer"}},
+    "run_at": _DATETIME,
+    "wait_until": _NULL_DATETIME,
+    "created_at": _DATETIME,
+    "updated_at": _DATETIME,
+    "started_at": _NULL_DATETIME,
+    "completed_at": _NULL_DATETIME,
+    "failed_at": _NULL_DATETIME,
+    "cancelled_at": _NULL_DATETIME,
+    "status_url": {
+        "type": "string",
+        "description": "The job's signed public status URL (GET /api/status/{ref}).",
+    },
+    "last_error": {
+        "type": ["object", "null"],
+        "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+    },
+}
+
+_ENQUEUE_PROPERTIES = {
+    "job_type": {"type": "string", "minLength": 1, "maxLength": 200},
+    "payload": _ANY,
+    "queue": {"type": "string", "maxLength": 100, "pattern": NAME_PATTERN},
+    "channel": {"type": ["string", "null"], "maxLength": 200, "pattern": NAME_PATTERN},
+    "priority": {"type": "integer", "minimum": -100, "maximum": 100},
+    "run_at": {**_NULL_DATETIME, "description": "When it becomes due; give a UTC offset."},
+    "delay": {"type": ["number", "null"], "minimum": 0, "description": "Seconds from now."},
+    "max_attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "retry_delay": {"type": "number", "minimum": 0},
+    "retry_backoff": {"type": "string", "enum": RetryBackoff.values},
+    "retry_delay_max": {"type": "number", "minimum": 0},
+    "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    "force_kill_on_timeout": {"type": "boolean"},
+    "tags": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": 100},
+    },
+    "idempotency_key": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+    "depends_on": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+    "dead_letter_job_type": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Job": {"type": "object", "required": list(_JOB_PROPERTIES), "properties": _JOB_PROPERTIES},
+    "JobDetail": {
+        "allOf": [
+            _ref("Job"),
+            {
+                "type": "object",
+                "required": ["errors"],
+                "properties": {
+                    "errors": {
+                        "type": "array",
+                        "description": "One entry per failed attempt, with its traceback.",
+                        "items": {"type": "object"},
+                    }
+                },
+            },
+        ]
+    },
+    "JobPage": {
+        "type": "object",
+        "required": ["jobs", "next_cursor"],
+        "properties": {
+            "jobs": {"type": "array", "items": _ref("Job")},
+            "next_cursor": {
+                "type": ["integer", "null"],
+                "description": "Pass as ?cursor= for the next (older) page; null on the last.",
+            },
+        },
+    },
+    "Enqueue": {
+        "type": "object",
+        "required": ["job_type"],
+        "additionalProperties": False,
+        "properties": _ENQUEUE_PROPERTIES,
+    },
+    "Enqueued": {
+        "allOf": [
+            _ref("Job"),
+            {
+                "type": "object",
+                "required": ["deduplicated"],
+                "properties": {"deduplicated": {"type": "boolean"}},
+            },
+        ]
+    },
+    "Status": {
+        "type": "object",
+        "required": ["status", "progress", "output", "error", "updated_at", "finished"],
+        "properties": {
+            "status": {"type": "string", "enum": JobStatus.values},
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "output": _ANY,
+            "error": {"type": ["string", "null"]},
+            "updated_at": _DATETIME,
+            "finished": {"type": "boolean"},
+        },
+    },
+    "Token": {
+        "type": "object",
+        "required": ["id", "job_id", "status", "output", "timeout_at", "tags", "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "job_id": {"type": "integer"},
+            "status": {"type": "string", "enum": TokenStatus.values},
+            "output": _ANY,
+            "timeout_at": _NULL_DATETIME,
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "created_at": _DATETIME,
+            "completed_at": _NULL_DATETIME,
+        },
+    },
+}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_LIST_PARAMETERS = [
+    _query("status", {"type": "string", "enum": JobStatus.values}, "Only jobs in this status."),
+    _query("queue", {"type": "string", "maxLength": 100}, "Only jobs of this queue."),
+    _query("job_type", {"type": "string", "maxLength": 200}, "Only jobs of this type."),
+    _query("tags", {"type": "string", "maxLength": 500}, "Comma-separated tags."),
+    _query("tag_mode", {"type": "string", "enum": list(TAG_MODES)}, "How tags match (all)."),
+    _query("since", {"type": "string", "enum": list(SINCE)}, "Created within this range."),
+    _query("created_after", _DATETIME, "Created at or after."),
+    _query("created_before", _DATETIME, "Created before."),
+    _query("q", {"type": "string", "maxLength": 255}, "A job id (42 or #42) or idempotency key."),
+    _query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": PAGE_SIZE},
+        "Jobs per page.",
+    ),
+    _query(
+        "cursor",
+        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "next_cursor of the previous page: jobs with a smaller id.",
+    ),
+]
+
+_AUTH = [{"bearer": []}, {"session": []}]
+
+
+def _paths() -> dict[str, Any]:
+    job_action = {
+        "security": _AUTH,
+        "parameters": [_JOB_ID],
+        "responses": {
+            "200": _json(_ref("JobDetail"), "The job after the change."),
+            **_errors("400", "401", "403", "404", "405"),
+            "409": _error("The job's status does not allow it."),
+        },
+    }
+    return {
+        "/api/jobs": {
+            "get": {
+                "operationId": "listJobs",
+                "summary": "Jobs matching the dashboard's filters, newest first (keyset pages).",
+                "security": _AUTH,
+                "parameters": _LIST_PARAMETERS,
+                "responses": {
+                    "200": _json(_ref("JobPage"), "A page of jobs."),
+                    **_errors("400", "401", "403", "405"),
+                },
+            },
+            "post": {
+                "operationId": "enqueueJob",
+                "summary": "Enqueue a job (a read-write API key, or staff with core.add_job).",
+                "security": _AUTH,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("Enqueue")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Enqueued"), "Enqueued."),
+                    "200": _json(
+                        _ref("Enqueued"), "A job with this idempotency key existed; it is returned."
+                    ),
+                    **_errors("400", "401", "403", "405"),
+                    "413": _error("The body is too large."),
+                    "415": _error("The body is not JSON."),
+                },
+            },
+        },
+        "/api/jobs/{pk}": {
+            "get": {
+                "operationId": "getJob",
+                "summary": "One job, with every attempt's error.",
+                "security": _AUTH,
+                "parameters": [_JOB_ID],
+                "responses": {
+                    "200": _json(_ref("JobDetail"), "The job."),
+                    **_errors("401", "403", "404", "405"),
+                },
+            }
+        },
+        "/api/jobs/{pk}/retry": {
+            "post": {
+                **job_action,
+                "operationId": "retryJob",
+                "summary": "Run a failed, cancelled or completed job again now.",
+            }
+        },
+        "/api/jobs/{pk}/cancel": {
+            "post": {
+                **job_action,
+                "operationId": "cancelJob",
+                "summary": "Cancel a pending, waiting or processing job.",
+            }
+        },
+        "/api/tokens/{token_id}/complete": {
+            "post": {
+                "operationId": "completeToken",
+                "summary": "Complete a waiting token; its job wakes with the output.",
+                "security": _AUTH,
+                "parameters": [
+                    {
+                        "name": "token_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                    }
+                ],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {"output": _ANY},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["token"],
+                            "properties": {"token": _ref("Token")},
+                        },
+                        "Completed; the job is waking.",
+                    ),
+                    **_errors("400", "401", "403", "404", "405"),
+                    "409": _error("The token is already completed or timed out."),
+                    "415": _error("The body is not JSON."),
+                },
+            }
+        },
+        "/api/status/{ref}": {
+            "get": {
+                "operationId": "jobStatus",
+                "summary": "A job's progress, for the page of the user it works for. No login: "
+                "the signed reference (from job.status_url) is the permission.",
+                "security": [],
+                "parameters": [
+                    {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": _json(_ref("Status"), "The job's status."),
+                    **_errors("404", "405"),
+                },
+            }
+        },
+        "/api/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics (text exposition format 0.0.4).",
+                "security": _AUTH,
+                "responses": {
+                    "200": {
+                        "description": "Metrics.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors("401", "403", "405"),
+                },
+            }
+        },
+    }
+
+
+def document(base_url: str) -> dict[str, Any]:
+    """The OpenAPI document, with this site as its server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "queueadmin API",
+            "version": "1",
+            "description": "Jobs, tokens, public job status and metrics. Send an API key as "
+            "'Authorization: Bearer <key>' (create one in the dashboard's API keys page), or "
+            "use a staff session (writes then need the CSRF token). Every error is JSON: "
+            '{"error": {"status": …, "message": …}}.',
+        },
+        "servers": [{"url": base_url.rstrip("/")}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API key."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+            },
+        },
+        "paths": _paths(),
+    }

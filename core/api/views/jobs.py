@@ -1,0 +1,82 @@
+"""/api/jobs: list, read, enqueue, retry and cancel jobs."""
+
+from django.http import HttpRequest, HttpResponse
+
+from core import queue
+from core.api import params
+from core.api.auth import authenticate
+from core.api.responses import ApiError, api_view, json_response
+from core.api.serialize import job_json
+from core.filters import filter_jobs
+from core.jobspec import ENQUEUE_OPTIONS
+
+#: Fields of POST /api/jobs.
+ENQUEUE_FIELDS = ("job_type", "payload", *sorted(ENQUEUE_OPTIONS))
+
+
+def _list(request: HttpRequest) -> HttpResponse:
+    authenticate(request, "core.view_job")
+    form, limit, cursor = params.list_query(request)
+    jobs = filter_jobs(**form.filters())
+    search = form.search()
+    if search is not None:
+        jobs = jobs.filter(search)
+    if cursor is not None:
+        jobs = jobs.filter(id__lt=cursor)
+    page = list(jobs.order_by("-id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return json_response(
+        {
+            "jobs": [job_json(job, request) for job in page],
+            "next_cursor": page[-1].pk if more else None,
+        }
+    )
+
+
+def _enqueue(request: HttpRequest) -> HttpResponse:
+    authenticate(request, "core.add_job", write=True)
+    body = params.json_body(request, required=True)
+    unknown = sorted(set(body) - set(ENQUEUE_FIELDS))
+    if unknown:
+        raise ApiError(
+            400, f"unknown field {', '.join(unknown)}; fields: {', '.join(ENQUEUE_FIELDS)}"
+        )
+    if "job_type" not in body:
+        raise ApiError(400, "job_type: required")
+    if body.get("run_at") is not None:
+        body["run_at"] = params.aware_datetime("run_at", body["run_at"])
+    job = queue.enqueue(**body)
+    data = job_json(job, request)
+    data["deduplicated"] = job.deduplicated
+    response = json_response(data, status=200 if job.deduplicated else 201)
+    response["Location"] = request.build_absolute_uri(f"/api/jobs/{job.pk}")
+    return response
+
+
+@api_view(["GET", "POST"])
+def jobs(request: HttpRequest) -> HttpResponse:
+    """GET: jobs matching the dashboard's filters, newest first. POST: enqueue one."""
+    return _enqueue(request) if request.method == "POST" else _list(request)
+
+
+@api_view(["GET"])
+def job(request: HttpRequest, pk: int) -> HttpResponse:
+    authenticate(request, "core.view_job")
+    return json_response(job_json(queue.get_job(params.job_id(pk)), request, detail=True))
+
+
+@api_view(["POST"])
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    caller = authenticate(request, "core.change_job", write=True)
+    params.json_body(request, required=False)
+    job = queue.retry_job(params.job_id(pk), actor=caller.actor)
+    return json_response(job_json(job, request, detail=True))
+
+
+@api_view(["POST"])
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    caller = authenticate(request, "core.change_job", write=True)
+    params.json_body(request, required=False)
+    job = queue.cancel_job(params.job_id(pk), actor=caller.actor)
+    return json_response(job_json(job, request, detail=True))
