@@ -93,8 +93,14 @@ def cleanup(chunk: int = 2000) -> int:
         last = ids[-1]
 
 
-def _specs(count: int) -> list[dict]:
-    return [{"job_type": NOOP, "queue": BENCH_QUEUE} for _ in range(count)]
+def _specs(count: int, channels: int = 0, start: int = 0) -> list[dict]:
+    """No-op jobs; with ``channels``, spread over that many channels in turn."""
+    if not channels:
+        return [{"job_type": NOOP, "queue": BENCH_QUEUE} for _ in range(count)]
+    return [
+        {"job_type": NOOP, "queue": BENCH_QUEUE, "channel": f"bench-{(start + i) % channels}"}
+        for i in range(count)
+    ]
 
 
 def _not_completed() -> int:
@@ -156,12 +162,18 @@ def _read(log) -> str:
 
 
 def bench_processing(
-    count: int, concurrency: int, batch_size: int, keep: bool = False, timeout: float = 600
+    count: int,
+    concurrency: int,
+    batch_size: int,
+    keep: bool = False,
+    timeout: float = 600,
+    channels: int = 0,
 ) -> Processing:
-    """Jobs per second a burst runworker completes, from its start to the last completion."""
+    """Jobs per second a burst runworker completes, from its start to the last completion
+    (with ``channels``, the jobs are spread over that many channels, read round-robin)."""
     cleanup()
     for offset in range(0, count, 5000):
-        enqueue_many(_specs(min(5000, count - offset)))
+        enqueue_many(_specs(min(5000, count - offset), channels, offset))
     args = ["--burst", "--concurrency", str(concurrency), "--batch-size", str(batch_size)]
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()

@@ -31,3 +31,11 @@ class InvalidScheduleError(QueueError, ValueError):
 
 class ScheduleNotFound(QueueError, LookupError):
     """No cron schedule has the given name."""
+
+
+class InvalidPolicyError(QueueError, ValueError):
+    """A queue or channel policy (name, limit, period, interval) is invalid; nothing was written."""
+
+
+class PolicyNotFound(QueueError, LookupError):
+    """No queue or channel policy has the given name."""

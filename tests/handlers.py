@@ -152,3 +152,18 @@ def prolong(payload, ctx):
     ctx.prolong(payload["run"])
     time.sleep(payload["run"] / 2)
     return "done"
+
+
+@handler("test.interval")
+def interval(payload, ctx):
+    """Sleep ``seconds``; append ``{"id", "start", "end", "pid"}`` (time.time()) as a
+    JSON line to ``payload["file"]``, one append-mode write per job."""
+    import json
+
+    start = time.time()
+    time.sleep(payload.get("seconds", 0))
+    end = time.time()
+    line = json.dumps({"id": ctx.job_id, "start": start, "end": end, "pid": os.getpid()})
+    with open(payload["file"], "a") as fh:
+        fh.write(line + "\n")
+    return {"start": start, "end": end}

@@ -13,6 +13,7 @@ ROWS = {
     "single enqueue": r"([\d,]+) jobs/s",
     "bulk enqueue": r"([\d,]+) jobs/s",
     r"processing \(c=2, batch=20\)": r"([\d,]+) jobs/s\s+\(50 jobs, (\d+) left\)",
+    r"processing, 5 channels \(c=2, batch=20\)": r"([\d,]+) jobs/s\s+\(50 jobs, (\d+) left\)",
     "latency p50 / p95": r"([\d.]+) / ([\d.]+) ms\s+\(10 samples\)",
 }
 
@@ -23,7 +24,7 @@ def test_queuebench_prints_every_row_and_cleans_up():
     call_command(
         "queuebench",
         *("--single", "50", "--bulk", "50", "--bulk-chunk", "20", "--jobs", "50"),
-        *("--concurrency", "2", "--batch-size", "20"),
+        *("--concurrency", "2", "--batch-size", "20", "--channels", "5"),
         *("--latency-samples", "10", "--latency-gap", "0.01"),
         stdout=out,
     )

@@ -83,6 +83,7 @@ def pages() -> list[tuple[str, str]]:
         if pk:
             urls.append((f"job detail ({status})", f"/jobs/{pk}/"))
     urls.append(("workers", "/workers/"))
+    urls.append(("queues", "/queues/"))
     return urls
 
 

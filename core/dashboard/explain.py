@@ -8,6 +8,8 @@ from django.utils.formats import date_format
 from django.utils.timesince import timeuntil
 
 from core.models import Job, JobStatus, Worker
+from core.policies import channel_usage, queue_usage
+from core.templatetags.dashboard import duration
 
 #: Jobs counted ahead of a due job before the sentence says "more than".
 AHEAD_LIMIT = 1_000
@@ -28,6 +30,45 @@ def _ahead(job: Job, now: datetime) -> str:
     if n > AHEAD_LIMIT:
         return f"more than {AHEAD_LIMIT:,} jobs are ahead of it"
     return f"{n:,} job{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} ahead of it"
+
+
+def _policy(job: Job) -> str | None:
+    """Why the queue's or the channel's policy holds the job back now, or None.
+
+    Two queries for the queue and two for the channel, whatever the policies.
+    """
+    queue = queue_usage([job.queue])[job.queue]
+    name = f"“{job.queue}”"
+    if queue.paused:
+        return f"Its queue {name} is paused: no job of it starts until the queue is resumed."
+    if queue.full:
+        return (
+            f"Its queue {name} is at its concurrency limit: {queue.running:,} of "
+            f"{queue.max_concurrency:,} jobs running; one must finish before another starts."
+        )
+    if queue.rate_reached:
+        period = duration(queue.policy.rate_period)
+        return (
+            f"Its queue {name} reached its rate limit: {queue.starts:,} starts in the last "
+            f"{period} (limit {queue.rate_limit:,} per {period}); the next start is possible "
+            f"in {duration(queue.next_start_in)}."
+        )
+    if not job.channel:
+        return None
+    channel = channel_usage([job.channel])[job.channel]
+    name = f"“{job.channel}”"
+    if channel.full:
+        return (
+            f"Its channel {name} is at its concurrency limit: {channel.running:,} of "
+            f"{channel.max_concurrency:,} jobs running; one must finish before another starts."
+        )
+    if channel.next_start_in > 0:
+        return (
+            f"Its channel {name} waits out its release interval of "
+            f"{duration(channel.policy.release_interval)} between starts: the next start "
+            f"is possible in {duration(channel.next_start_in)}."
+        )
+    return None
 
 
 def why_not_running(job: Job, now: datetime | None = None) -> str | None:
@@ -64,4 +105,7 @@ def why_not_running(job: Job, now: datetime | None = None) -> str | None:
             f"No live worker serves the queue “{job.queue}” and job type “{job.job_type}”; "
             f"start one with: manage.py runworker --queue {job.queue}"
         )
+    held = _policy(job)
+    if held:
+        return held
     return f"It is due and waiting for a free worker: {_ahead(job, now)}."

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from core.dashboard.views import apikeys, bulk, cron, job, jobs, overview, tokens, workers
+from core.dashboard.views import (
+    apikeys,
+    bulk,
+    cron,
+    job,
+    jobs,
+    overview,
+    queues,
+    tokens,
+    workers,
+)
 
 app_name = "dashboard"
 
@@ -22,6 +32,13 @@ urlpatterns = [
         path(f"jobs/<int:pk>/{action}/", jobs.job_action, {"action": action}, name=f"job-{action}")
         for action in jobs.ROW_ACTIONS
     ),
+    path("queues/", queues.queue_list, name="queues"),
+    path("queues/pause/", queues.queue_pause, name="queue-pause"),
+    path("queues/resume/", queues.queue_resume, name="queue-resume"),
+    path("queues/limits/", queues.queue_limits, name="queue-limits"),
+    path("queues/channels/new/", queues.channel_new, name="channel-new"),
+    path("queues/channels/edit/", queues.channel_edit, name="channel-edit"),
+    path("queues/channels/clear/", queues.channel_clear, name="channel-clear"),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<str:token_id>/complete/", tokens.token_complete, name="token-complete"),
     path("tokens/<str:token_id>/expire/", tokens.token_expire, name="token-expire"),

@@ -133,6 +133,10 @@ class Driver:
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
+        from core.drivers.claiming import RoundRobin
+
+        #: Where this process's claims are in the channel rotation.
+        self.rotation = RoundRobin()
 
     @property
     def connection(self):
@@ -187,12 +191,17 @@ class Driver:
         limit: int,
         lease: float,
     ) -> list[ClaimedJob]:
-        """Move up to ``limit`` due pending jobs to processing for ``worker_id``, in run order.
+        """Move up to ``limit`` due pending jobs to processing for ``worker_id``.
 
-        One statement; counts the attempt, sets the lease and writes the
-        ``processing`` events. ``queues``/``job_types`` None means any.
+        Counts the attempt, sets the lease and writes the ``processing``
+        events. ``queues``/``job_types`` None means any. Paused queues are
+        skipped, queue and channel limits kept, and channels served
+        round-robin (core.drivers.claiming); without any of those it is one
+        statement, in run order.
         """
-        raise NotImplementedError
+        from core.drivers import claiming
+
+        return claiming.claim(self, self.rotation, worker_id, queues, job_types, limit, lease)
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
         """Write many outcomes and their events; return the ids actually changed.

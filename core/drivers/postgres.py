@@ -9,15 +9,13 @@ from django.db.models import Q
 from psycopg import errors
 
 from core.drivers.base import (
-    CLAIM_COLUMNS,
     INSERT_FIELDS,
     NOTIFY_CHANNEL,
-    ClaimedJob,
     Driver,
     Outcome,
-    claimed_from_row,
     match_inserted,
 )
+from core.drivers.postgres_claim import PostgresClaimSteps
 
 INSERT = """
 WITH ins AS (
@@ -42,28 +40,6 @@ WITH ins AS (
     SELECT count(pg_notify(%(channel)s, queue)) AS n FROM (SELECT DISTINCT queue FROM ins) q
 )
 SELECT id, idempotency_key, run_at, created_at FROM ins, wake
-"""
-
-CLAIM = """
-WITH claimed AS (
-    UPDATE core_job AS j
-       SET status = 'processing', attempts = j.attempts + 1, locked_by = %(worker)s,
-           locked_until = now() + %(lease)s * interval '1 second',
-           started_at = now(), updated_at = now()
-      FROM (SELECT id FROM core_job
-             WHERE status = 'pending' AND run_at <= now() {filters}
-             ORDER BY priority DESC, run_at, id
-             LIMIT %(limit)s
-             FOR UPDATE SKIP LOCKED) AS picked
-     WHERE j.id = picked.id
- RETURNING j.priority, j.run_at, {returning}
-), events AS (
-    INSERT INTO core_jobevent (job_id, type, at, metadata)
-    SELECT id, 'processing', now(),
-           jsonb_build_object('worker', %(worker)s::text, 'attempt', attempts)
-      FROM claimed
-)
-SELECT {columns} FROM claimed ORDER BY priority DESC, run_at, id
 """
 
 FINISH = """
@@ -165,7 +141,7 @@ class PostgresListener:
         self._conn.close()
 
 
-class PostgresDriver(Driver):
+class PostgresDriver(PostgresClaimSteps, Driver):
     """Queries for PostgreSQL."""
 
     vendor = "postgresql"
@@ -198,26 +174,6 @@ class PostgresDriver(Driver):
         with self.connection.cursor() as cursor:
             cursor.execute(INSERT, {"rows": data, "channel": NOTIFY_CHANNEL})
             return match_inserted(rows, cursor.fetchall())
-
-    def claim(self, worker_id, queues, job_types, limit, lease) -> list[ClaimedJob]:
-        params = {"worker": worker_id, "lease": lease, "limit": limit}
-        filters = []
-        if queues is not None:
-            # "=" for one queue lets the planner walk job_claim_idx in order.
-            if len(queues) == 1:
-                filters.append("AND queue = %(queue)s")
-                params["queue"] = queues[0]
-            else:
-                filters.append("AND queue = ANY(%(queues)s)")
-                params["queues"] = list(queues)
-        if job_types is not None:
-            filters.append("AND job_type = ANY(%(job_types)s)")
-            params["job_types"] = list(job_types)
-        returning = ", ".join(f"j.{column.strip()}" for column in CLAIM_COLUMNS.split(","))
-        sql = CLAIM.format(filters=" ".join(filters), columns=CLAIM_COLUMNS, returning=returning)
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [claimed_from_row(row) for row in cursor.fetchall()]
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
         params = {

@@ -15,14 +15,12 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.drivers.base import (
-    CLAIM_COLUMNS,
     INSERT_FIELDS,
-    ClaimedJob,
     Driver,
     Outcome,
-    claimed_from_row,
     match_inserted,
 )
+from core.drivers.sqlite_claim import SQLiteClaimSteps
 
 _HAS_TAG = 'EXISTS (SELECT 1 FROM json_each("core_job"."tags") WHERE json_each.value = %s)'
 _HAS_OTHER_TAG = (
@@ -49,21 +47,6 @@ RETURNING id, idempotency_key
 INSERT_ADDED_EVENTS = """
 INSERT INTO core_jobevent (job_id, type, at, metadata)
 SELECT value, 'added', %s, '{}' FROM json_each(%s)
-"""
-
-DUE = """
-SELECT 1 FROM core_job WHERE status = 'pending' AND run_at <= %s {filters} LIMIT 1
-"""
-
-CLAIM = """
-UPDATE core_job
-   SET status = 'processing', attempts = attempts + 1, locked_by = %s, locked_until = %s,
-       started_at = %s, updated_at = %s
- WHERE id IN (SELECT id FROM core_job
-               WHERE status = 'pending' AND run_at <= %s {filters}
-               ORDER BY priority DESC, run_at, id
-               LIMIT %s)
-RETURNING priority, run_at, {columns}
 """
 
 FINISH = """
@@ -131,7 +114,7 @@ def _condition(sql: str, params: list[str]) -> Q:
     return Q(RawSQL(sql, params, output_field=BooleanField()))
 
 
-class SQLiteDriver(Driver):
+class SQLiteDriver(SQLiteClaimSteps, Driver):
     """Queries for SQLite."""
 
     vendor = "sqlite"
@@ -186,36 +169,6 @@ class SQLiteDriver(Driver):
             None if m is None else (m[0], row["run_at"] or now, now)
             for row, m in zip(rows, matched, strict=True)
         ]
-
-    def claim(self, worker_id, queues, job_types, limit, lease) -> list[ClaimedJob]:
-        now = timezone.now()
-        ts = self._ts(now)
-        filters, extra = [], []
-        if queues is not None:
-            filters.append(f"AND queue IN ({', '.join(['%s'] * len(queues))})")
-            extra += list(queues)
-        if job_types is not None:
-            filters.append(f"AND job_type IN ({', '.join(['%s'] * len(job_types))})")
-            extra += list(job_types)
-        with self.connection.cursor() as cursor:
-            # A read (no write lock under WAL) first, so idle workers polling an
-            # empty queue never queue up for the database's single write lock.
-            cursor.execute(DUE.format(filters=" ".join(filters)), [ts, *extra])
-            if cursor.fetchone() is None:
-                return []
-        sql = CLAIM.format(filters=" ".join(filters), columns=CLAIM_COLUMNS)
-        params = [worker_id, self._ts(now + timedelta(seconds=lease)), ts, ts, ts, *extra, limit]
-        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-            # RETURNING order is unspecified in SQLite: restore the run order.
-            rows.sort(key=lambda r: (-r[0], r[1], r[2]))
-            jobs = [claimed_from_row(row[2:]) for row in rows]
-            events = [
-                (j.id, "processing", {"worker": worker_id, "attempt": j.attempts}) for j in jobs
-            ]
-            self._events(cursor, ts, events)
-        return jobs
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
         now = timezone.now()

@@ -3,12 +3,14 @@
 from core.models.apikeys import ApiKey
 from core.models.jobs import EventType, Job, JobEvent, JobStatus, RetryBackoff
 from core.models.maintenance import MaintenanceTask
+from core.models.policies import ChannelPolicy, Queue
 from core.models.schedules import CronSchedule, CronStatus
 from core.models.waits import TokenStatus, WaitToken
 from core.models.workers import Worker
 
 __all__ = [
     "ApiKey",
+    "ChannelPolicy",
     "CronSchedule",
     "CronStatus",
     "EventType",
@@ -16,6 +18,7 @@ __all__ = [
     "JobEvent",
     "JobStatus",
     "MaintenanceTask",
+    "Queue",
     "RetryBackoff",
     "TokenStatus",
     "WaitToken",

@@ -102,14 +102,26 @@ class Job(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            # Exactly the claim query: pending jobs of a queue in run order.
+            # Exactly the claim query: pending jobs of a queue in run order
+            # (those without a channel; job_channel_idx holds the others).
             models.Index(
                 "queue",
                 models.F("priority").desc(),
                 "run_at",
                 "id",
                 name="job_claim_idx",
-                condition=Q(status="pending"),
+                condition=Q(status="pending", channel__isnull=True),
+            ),
+            # Channels' pending jobs in run order: the claim's round-robin walks
+            # the distinct channels through it (a skip scan) and takes each
+            # channel's next jobs.
+            models.Index(
+                "channel",
+                models.F("priority").desc(),
+                "run_at",
+                "id",
+                name="job_channel_idx",
+                condition=Q(status="pending", channel__isnull=False),
             ),
             models.Index(fields=["status", "id"], name="job_status_idx"),
             models.Index(fields=["job_type", "id"], name="job_type_idx"),

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core import bench
 from core.management.argtypes import positive
 
-PHASES = ("single", "bulk", "processing", "latency")
+PHASES = ("single", "bulk", "processing", "channels", "latency")
 
 
 class Command(BaseCommand):
@@ -60,6 +60,13 @@ class Command(BaseCommand):
             help="runworker --batch-size (default 1000)",
         )
         parser.add_argument(
+            "--channels",
+            type=positive(int),
+            default=1000,
+            metavar="N",
+            help="the channels phase spreads --jobs over N channels (default 1000)",
+        )
+        parser.add_argument(
             "--latency-samples",
             type=positive(int),
             default=200,
@@ -95,18 +102,21 @@ class Command(BaseCommand):
         if "bulk" in only:
             rate = bench.bench_bulk(opts["bulk"], opts["bulk_chunk"], keep)
             rows.append(("bulk enqueue", f"{rate:,.0f} jobs/s", ""))
-        if "processing" in only:
+        for phase, channels in (("processing", 0), ("channels", opts["channels"])):
+            if phase not in only:
+                continue
             result = bench.bench_processing(
-                opts["jobs"], opts["concurrency"], opts["batch_size"], keep
+                opts["jobs"], opts["concurrency"], opts["batch_size"], keep, channels=channels
             )
             if result.left or result.exit_code:
                 self.stderr.write(
                     f"runworker exited with {result.exit_code}, {result.left} job(s) left:\n"
                     f"{result.log}"
                 )
+            spread = f", {channels:,} channels" if channels else ""
             rows.append(
                 (
-                    f"processing (c={opts['concurrency']}, batch={opts['batch_size']})",
+                    f"processing{spread} (c={opts['concurrency']}, batch={opts['batch_size']})",
                     f"{result.jobs_per_s:,.0f} jobs/s",
                     f"({result.jobs:,} jobs, {result.left:,} left)",
                 )
