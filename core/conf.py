@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "CRON_INTERVAL": 1.0,
     #: Seconds between two runs of the pruning tasks (prune_jobs, prune_workers).
     "PRUNE_INTERVAL": 60.0,
+    #: Seconds between two runs of prune_streams, which applies the topics' retention.
+    "STREAM_RETENTION_INTERVAL": 60.0,
     #: Seconds a worker holds a maintenance task it claimed; if it dies mid-run,
     #: another worker may take the task over after this (long runs renew it).
     "MAINTENANCE_LOCK_SECONDS": 60.0,
@@ -64,6 +66,12 @@ DEFAULTS: dict[str, Any] = {
     "PRUNE_FAILED_AFTER": 2_592_000,
     #: Seconds without a heartbeat after which a Worker row is deleted (None: never).
     "WORKER_PRUNE_AFTER": 86_400,
+    #: Seconds between two looks of a worker's stream pusher for due push
+    #: subscriptions (partitions with new messages, or whose retry wait ended).
+    "STREAM_PUSH_INTERVAL": 0.5,
+    #: Seconds a pusher's lease on a (group, partition) lasts; renewed every third of
+    #: that while a POST is in flight, so another worker takes over only if it died.
+    "STREAM_PUSH_LEASE_SECONDS": 30.0,
 }
 
 

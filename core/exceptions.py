@@ -39,3 +39,15 @@ class InvalidPolicyError(QueueError, ValueError):
 
 class PolicyNotFound(QueueError, LookupError):
     """No queue or channel policy has the given name."""
+
+
+class InvalidStreamError(QueueError, ValueError):
+    """A topic, partition, offset, group or message is invalid; nothing was written."""
+
+
+class TopicNotFound(QueueError, LookupError):
+    """No topic has the given name."""
+
+
+class SubscriptionNotFound(QueueError, LookupError):
+    """No push subscription has the given name."""

@@ -73,12 +73,42 @@ def _boolean(field: str, value: Any) -> bool:
     return value
 
 
+#: Escapes json.dumps writes for NUL and for surrogates (pairs of which encode
+#: characters beyond U+FFFF; lone ones are not text).
+_SUSPECT_ESCAPE = re.compile(r"\\u(0000|d[89a-f][0-9a-f]{2})")
+
+
+def storable(value: Any) -> bool:
+    """False if a string anywhere in a JSON value holds NUL or an unpaired surrogate,
+    which PostgreSQL cannot store (so neither database takes them)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
+
+
 def json_value(field: str, value: Any) -> Any:
     """Return ``value`` as it will read back from the database, or raise if it is not JSON."""
     try:
-        return json.loads(json.dumps(value, allow_nan=False))
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise _fail(field, f"must be JSON-serialisable ({exc})") from None
+    if _SUSPECT_ESCAPE.search(text) and not storable(value):
+        raise _fail(field, "strings may not contain NUL characters or unpaired surrogates")
+    return json.loads(text)
 
 
 def datetime_value(field: str, value: Any) -> datetime:
@@ -171,9 +201,11 @@ def clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_json(field: str, value: Any) -> Any:
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise _fail(field, f"must be JSON-serialisable ({exc})") from None
+    if _SUSPECT_ESCAPE.search(text) and not storable(value):
+        raise _fail(field, "strings may not contain NUL characters or unpaired surrogates")
     return value
 
 

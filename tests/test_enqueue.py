@@ -209,3 +209,15 @@ def test_enqueue_many_of_nothing_returns_an_empty_list():
 def test_database_refuses_a_priority_out_of_range_written_around_the_api():
     with pytest.raises(IntegrityError):
         Job.objects.create(job_type="x", run_at=timezone.now(), priority=1000)
+
+
+@pytest.mark.parametrize("text", ["nul\x00", "lone \ud800 surrogate"])
+def test_a_payload_string_postgresql_cannot_store_is_refused_on_every_database(text):
+    with pytest.raises(InvalidJobError, match="payload: strings may not contain NUL"):
+        queue.enqueue("t", {"note": [text]})
+    assert not Job.objects.exists()
+
+
+def test_characters_beyond_the_basic_plane_are_kept():
+    job = queue.enqueue("t", {"note": "😀 ok"})
+    assert Job.objects.get(pk=job.pk).payload == {"note": "😀 ok"}

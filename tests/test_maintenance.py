@@ -23,7 +23,7 @@ from tests.workers import BackgroundWorker, wait_for
 pytestmark = pytest.mark.django_db
 
 FREQUENT = {"reclaim", "wake", "expire_tokens"}
-ALL = FREQUENT | {"prune_jobs", "prune_workers", "cron"}
+ALL = FREQUENT | {"prune_jobs", "prune_workers", "prune_streams", "cron"}
 
 
 def run_task(name: str) -> maintenance.Result:
@@ -291,7 +291,12 @@ def test_workers_run_the_tasks_from_their_heartbeat():
     )
     with BackgroundWorker(lease=0.3):
         wait_for(lambda: Job.objects.get(pk=job.pk).status == "pending", timeout=10)
-        wait_for(lambda: MaintenanceTask.objects.filter(last_run_at__isnull=False).count() == 6)
+        wait_for(
+            lambda: (
+                MaintenanceTask.objects.filter(last_run_at__isnull=False).count()
+                == len(maintenance.TASKS)
+            )
+        )
     assert not MaintenanceTask.objects.filter(locked_by__isnull=False).exists()
 
 

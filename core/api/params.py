@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from core.api.responses import ApiError
 from core.dashboard.forms import JobFilterForm
+from core.jobspec import storable
 
 #: Largest id a job can have (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -89,33 +90,11 @@ def json_body(request: HttpRequest, *, required: bool) -> dict[str, Any]:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"the body must be a JSON object, got {type(data).__name__}")
-    if not _storable(data):
+    if not storable(data):
         raise ApiError(
             400, "strings may not contain NUL (\\u0000) characters or unpaired surrogates"
         )
     return data
-
-
-def _storable(value: Any) -> bool:
-    """False if a string anywhere in a JSON value holds NUL or an unpaired surrogate,
-    which PostgreSQL cannot store."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return False
-            if not item.isascii():
-                try:
-                    item.encode()
-                except UnicodeEncodeError:
-                    return False
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
 
 
 def aware_datetime(name: str, value: Any) -> datetime:

@@ -10,6 +10,7 @@ from core.dashboard.views import (
     jobs,
     overview,
     queues,
+    streams,
     tokens,
     workers,
 )
@@ -50,6 +51,10 @@ urlpatterns = [
     path("cron/<int:pk>/resume/", cron.cron_resume, name="cron-resume"),
     path("cron/<int:pk>/run/", cron.cron_run, name="cron-run"),
     path("cron/<int:pk>/remove/", cron.cron_remove, name="cron-remove"),
+    path("streams/", streams.stream_list, name="streams"),
+    path("streams/offsets/", streams.stream_offsets, name="stream-offsets"),
+    path("streams/reset/", streams.stream_reset, name="stream-reset"),
+    path("streams/messages/", streams.stream_messages, name="stream-messages"),
     path("workers/", workers.workers, name="workers"),
     path("api-keys/", apikeys.apikey_list, name="apikeys"),
     path("api-keys/new/", apikeys.apikey_new, name="apikey-new"),

@@ -282,3 +282,19 @@ class Driver:
         transaction, making it as fast as it safely can (PostgreSQL lifts the table's
         foreign keys and re-adds them, checking every row, on the way out)."""
         return nullcontext()
+
+
+#: Move a partition's next offset on by n; returns the new next offset. One
+#: statement on both databases; the row stays locked until the commit, so
+#: publishers to one partition take turns and offsets stay dense and ordered.
+RESERVE_OFFSETS = """
+UPDATE core_partition SET next_offset = next_offset + %s
+ WHERE topic_id = %s AND number = %s
+RETURNING next_offset
+"""
+
+
+def reserve_offsets(cursor, topic: str, partition: int, count: int) -> int:
+    """The first of ``count`` offsets reserved in ``topic``'s ``partition``."""
+    cursor.execute(RESERVE_OFFSETS, [count, topic, partition])
+    return cursor.fetchone()[0] - count

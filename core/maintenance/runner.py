@@ -10,7 +10,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core import conf
-from core.maintenance import cron, expire_tokens, locks, prune_jobs, prune_workers, reclaim, wake
+from core.maintenance import (
+    cron,
+    expire_tokens,
+    locks,
+    prune_jobs,
+    prune_streams,
+    prune_workers,
+    reclaim,
+    wake,
+)
 from core.maintenance.base import Result, Task, TaskRun
 
 logger = logging.getLogger("core.maintenance")
@@ -24,6 +33,7 @@ TASKS: dict[str, Task] = {
         expire_tokens.TASK,
         prune_jobs.TASK,
         prune_workers.TASK,
+        prune_streams.TASK,
         cron.TASK,
     )
 }

@@ -5,12 +5,14 @@ from core.models.jobs import EventType, Job, JobEvent, JobStatus, RetryBackoff
 from core.models.maintenance import MaintenanceTask
 from core.models.policies import ChannelPolicy, Queue
 from core.models.schedules import CronSchedule, CronStatus
+from core.models.streams import ConsumerOffset, Message, Partition, Subscription, Topic
 from core.models.waits import TokenStatus, WaitToken
 from core.models.workers import Worker
 
 __all__ = [
     "ApiKey",
     "ChannelPolicy",
+    "ConsumerOffset",
     "CronSchedule",
     "CronStatus",
     "EventType",
@@ -18,9 +20,13 @@ __all__ = [
     "JobEvent",
     "JobStatus",
     "MaintenanceTask",
+    "Message",
+    "Partition",
     "Queue",
     "RetryBackoff",
+    "Subscription",
     "TokenStatus",
+    "Topic",
     "WaitToken",
     "Worker",
 ]

@@ -19,6 +19,7 @@ from core.drivers import Driver, get_driver
 from core.drivers.base import ClaimedJob, Outcome
 from core.handlers import autodiscover
 from core.models import Worker as WorkerRow
+from core.streams_push import Pusher
 from core.worker import executor, isolated
 from core.worker.completer import Completer
 
@@ -53,6 +54,8 @@ class WorkerOptions:
     lease: float | None = None
     #: Log one line per job at INFO.
     log_jobs: bool = True
+    #: Deliver stream push subscriptions on a thread of this worker.
+    push: bool = True
 
 
 class Run:
@@ -103,6 +106,7 @@ class Worker:
         self._heartbeat_stop = threading.Event()
         self.claimed_total = 0
         self.completer = Completer(self.driver, self.worker_id, batch_size=1000)
+        self.pusher = Pusher(self.worker_id) if options.push else None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -122,6 +126,10 @@ class Worker:
             helpers.append(
                 threading.Thread(target=self._listen_loop, name="queueadmin-listen", daemon=True)
             )
+        if self.pusher is not None:
+            helpers.append(
+                threading.Thread(target=self.pusher.run, name="queueadmin-push", daemon=True)
+            )
         for thread in helpers:
             thread.start()
         logger.info(
@@ -138,6 +146,8 @@ class Worker:
         finally:
             self._shutdown()
             self._heartbeat_stop.set()
+            if self.pusher is not None:
+                self.pusher.stop()
             for thread in helpers:
                 thread.join(timeout=5)
             self._unregister()
@@ -163,6 +173,8 @@ class Worker:
         """Stop claiming; running jobs get the grace period."""
         self.stopping = True
         self.wake.set()
+        if self.pusher is not None:
+            self.pusher.stop()
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():

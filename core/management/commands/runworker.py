@@ -84,6 +84,11 @@ class Command(BaseCommand):
             help="with --processes: deaths tolerated within --restart-window",
         )
         parser.add_argument("--restart-window", type=float, default=60.0)
+        parser.add_argument(
+            "--no-push",
+            action="store_true",
+            help="do not deliver stream push subscriptions from this worker",
+        )
         parser.add_argument("--worker-slot", type=int, default=None, help="(internal)")
 
     def handle(self, *args, **opts):
@@ -108,6 +113,7 @@ class Command(BaseCommand):
             grace=opts["grace"],
             lease=opts["lease"],
             log_jobs=opts["verbosity"] >= 1,
+            push=not opts["no_push"],
         )
         code = Worker(options).run()
         if code:

@@ -1,0 +1,238 @@
+"""manage.py stream: an event log on a stream topic, from the shell."""
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import Error as DatabaseError
+
+from core import stream_cli, streams
+from core.exceptions import InvalidStreamError, TopicNotFound
+
+#: Largest offset a database column holds.
+MAX_OFFSET = 2**63 - 1
+
+
+def name(text: str) -> str:
+    """An argparse type: a topic or reader name."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a non-empty name")
+    if len(text) > 200:
+        raise argparse.ArgumentTypeError("must be at most 200 characters")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("may not contain NUL characters")
+    return text
+
+
+def _integer(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+    if value > high:
+        raise argparse.ArgumentTypeError(f"must be at most {high}, got {value}")
+    return value
+
+
+def offset(text: str) -> int:
+    """An argparse type: an offset (0 or more)."""
+    return _integer(text, 0, MAX_OFFSET)
+
+
+def limit(text: str) -> int:
+    """An argparse type: how many events at most."""
+    return _integer(text, 1, streams.MAX_FETCH)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, more than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than zero seconds, got {text!r}")
+    return value
+
+
+def _json(value) -> str:
+    return json.dumps(value)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event):
+    """Set ``stop`` on SIGINT or SIGTERM (in the main thread; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Command(BaseCommand):
+    """Push events to a topic, watch them as a reader, list them, move cursors."""
+
+    help = (
+        "An event log on a stream topic. Events carry the name of the reader who pushed "
+        "them; each reader has a cursor (its committed offset) that watch advances."
+    )
+    # call_command(..., stdin=StringIO(...)) feeds push without --data.
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(
+            dest="action", metavar="{push,watch,events,since,cursor}", required=True
+        )
+
+        push = self._subcommand(actions, "push", "publish one event; print its offset")
+        push.add_argument("--reader", type=name, required=True, help="who writes the event")
+        push.add_argument("--data", help="the event as JSON (default: read from stdin)")
+
+        watch = self._subcommand(
+            actions, "watch", "print new events after the reader's cursor, moving it"
+        )
+        watch.add_argument("--reader", type=name, required=True, help="whose cursor to follow")
+        watch.add_argument(
+            "--poll", type=seconds, default=1.0, help="seconds between polls (default 1)"
+        )
+        watch.add_argument(
+            "--omit-reader",
+            type=name,
+            action="append",
+            default=[],
+            metavar="READER",
+            help="skip events this reader wrote, still moving past them (repeatable)",
+        )
+        watch.add_argument(
+            "--once", action="store_true", help="print the events there are now, then exit"
+        )
+        watch.add_argument(
+            "--batch-size",
+            type=limit,
+            default=stream_cli.DEFAULT_LIMIT,
+            help="most events printed before the cursor is committed (default 100)",
+        )
+
+        events = self._subcommand(actions, "events", "print events after an offset")
+        events.add_argument(
+            "--since", type=offset, default=0, help="print events after this offset (default 0)"
+        )
+        events.add_argument(
+            "--limit",
+            type=limit,
+            default=stream_cli.DEFAULT_LIMIT,
+            help="most events to print (default 100)",
+        )
+
+        since = self._subcommand(actions, "since", "print a reader's cursor and the end offset")
+        since.add_argument("--reader", type=name, required=True)
+
+        cursor = self._subcommand(actions, "cursor", "set a reader's cursor")
+        cursor.add_argument("--reader", type=name, required=True)
+        cursor.add_argument(
+            "--set", type=offset, required=True, dest="offset", metavar="N", help="0 to the end"
+        )
+
+    @staticmethod
+    def _subcommand(actions, command: str, text: str):
+        parser = actions.add_parser(command, help=text, description=text)
+        parser.add_argument(
+            "--topic",
+            type=name,
+            default=stream_cli.DEFAULT_TOPIC,
+            help=f"topic (default {stream_cli.DEFAULT_TOPIC})",
+        )
+        parser.add_argument("--partition", type=offset, default=0, help="partition (default 0)")
+        return parser
+
+    def handle(self, *args, **opts):
+        try:
+            getattr(self, f"_{opts['action']}")(opts)
+        except (InvalidStreamError, TopicNotFound) as exc:
+            raise CommandError(str(exc)) from None
+        except DatabaseError as exc:
+            raise CommandError(f"database error: {exc}".strip()) from None
+        except BrokenPipeError:
+            # The reader of our output went away (say, `| head`): stop quietly.
+            self._silence_stdout()
+
+    def _line(self, value) -> None:
+        self.stdout.write(_json(value))
+        self.stdout.flush()
+
+    def _push(self, opts) -> None:
+        if opts["data"] is not None:
+            data = stream_cli.parse_data(opts["data"], "--data")
+        else:
+            data = stream_cli.parse_data(self._read_stdin(opts.get("stdin")), "stdin")
+        self._line(stream_cli.push(opts["topic"], opts["partition"], opts["reader"], data))
+
+    def _read_stdin(self, source) -> str:
+        source = source or sys.stdin
+        if source is None:
+            raise CommandError("no --data and no stdin to read the event from")
+        raw = getattr(source, "buffer", source).read()
+        if isinstance(raw, str):
+            return raw
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"invalid JSON in stdin: not UTF-8 ({exc})") from None
+
+    def _watch(self, opts) -> None:
+        stop = threading.Event()
+        if opts["verbosity"] >= 2:
+            position = stream_cli.cursor(opts["topic"], opts["partition"], opts["reader"])
+            self.stderr.write(
+                f"watching {opts['topic']}[{opts['partition']}] as {opts['reader']} "
+                f"after offset {position['offset']}"
+            )
+            self.stderr.flush()
+        with stop_on_signals(stop):
+            stream_cli.watch(
+                opts["topic"],
+                opts["partition"],
+                opts["reader"],
+                self._line,
+                omit=set(opts["omit_reader"]),
+                poll=opts["poll"],
+                once=opts["once"],
+                batch_size=opts["batch_size"],
+                stop=stop,
+            )
+
+    def _events(self, opts) -> None:
+        for line in stream_cli.events(
+            opts["topic"], opts["partition"], opts["since"], opts["limit"]
+        ):
+            self._line(line)
+
+    def _since(self, opts) -> None:
+        self._line(stream_cli.cursor(opts["topic"], opts["partition"], opts["reader"]))
+
+    def _cursor(self, opts) -> None:
+        self._line(
+            stream_cli.set_cursor(opts["topic"], opts["partition"], opts["reader"], opts["offset"])
+        )
+
+    def _silence_stdout(self) -> None:
+        """Point stdout at /dev/null so the interpreter's last flush cannot fail too."""
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass

@@ -1,0 +1,204 @@
+"""HTTP push subscriptions: runworker POSTs a topic's messages to an endpoint.
+
+A subscription delivers a topic (all of its partitions, or some) to a URL on
+behalf of a consumer group: every runworker runs a pusher (``--no-push``
+turns it off) that POSTs batches of the messages after the group's committed
+offset and commits a batch only when the endpoint answers 2xx. Anything else
+(an error status, a timeout, a refused connection) is recorded on the
+subscription and the same batch is tried again after ``interval`` seconds, so
+delivery is at least once and in offset order per partition. A lease on the
+group's offset row makes exactly one worker push a given partition at a time.
+
+    from core import streams_push
+
+    streams_push.add_subscription(
+        "billing-hook", "orders", "billing", "https://billing.example.com/hook",
+        batch_size=50, interval=2.0, timeout=10.0,
+    )
+
+The POST body is ``{"topic": "orders", "partition": 0, "messages": [{"offset":
+1, "key": "customer-42", "data": {...}, "created": "2025-…+00:00"}]}``.
+"""
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+
+from core.exceptions import InvalidStreamError, SubscriptionNotFound
+from core.models import Subscription
+from core.stream_push.delivery import USER_AGENT
+from core.stream_push.pusher import Pusher
+from core.streams import get_topic
+
+__all__ = [
+    "USER_AGENT",
+    "Pusher",
+    "SubscriptionNotFound",
+    "add_subscription",
+    "get_subscription",
+    "list_subscriptions",
+    "pause_subscription",
+    "remove_subscription",
+    "resume_subscription",
+]
+
+#: Largest batch one POST carries.
+MAX_BATCH_SIZE = 10_000
+#: Longest interval and timeout, in seconds.
+MAX_SECONDS = 3600.0
+
+
+def _text(field: str, value: Any, max_length: int = 200) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidStreamError(f"{field}: must be a non-empty string, got {value!r}")
+    if len(value) > max_length:
+        raise InvalidStreamError(f"{field}: must be at most {max_length} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidStreamError(f"{field}: may not contain control characters")
+    return value
+
+
+def _endpoint(value: Any) -> str:
+    value = _text("endpoint", value, 2000)
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise InvalidStreamError(f"endpoint: bad port in {value!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidStreamError(f"endpoint: must be an http:// or https:// URL, got {value!r}")
+    if any(c.isspace() for c in value):
+        raise InvalidStreamError(f"endpoint: may not contain spaces, got {value!r}")
+    return value
+
+
+def _batch_size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidStreamError(f"batch_size: must be an integer, got {value!r}")
+    if not 1 <= value <= MAX_BATCH_SIZE:
+        raise InvalidStreamError(f"batch_size: must be from 1 to {MAX_BATCH_SIZE}, got {value}")
+    return value
+
+
+def _seconds(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidStreamError(f"{field}: must be a number of seconds, got {value!r}")
+    if not 0 < value <= MAX_SECONDS:
+        raise InvalidStreamError(
+            f"{field}: must be more than 0 and at most {MAX_SECONDS:g} seconds, got {value!r}"
+        )
+    return float(value)
+
+
+def _partitions(value: Any, count: int) -> list[int]:
+    if value is None:
+        return []
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise InvalidStreamError(f"partitions: must be a list of partition numbers, got {value!r}")
+    chosen = list(value)
+    for number in chosen:
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < count:
+            raise InvalidStreamError(
+                f"partitions: {number!r} is not a partition of the topic (0 to {count - 1})"
+            )
+    if len(set(chosen)) != len(chosen):
+        raise InvalidStreamError(f"partitions: repeats a partition: {chosen}")
+    return sorted(chosen)
+
+
+def add_subscription(
+    name: str,
+    topic: str,
+    group: str,
+    endpoint: str,
+    *,
+    partitions: list[int] | None = None,
+    batch_size: int = 100,
+    interval: float = 1.0,
+    timeout: float = 10.0,
+) -> Subscription:
+    """Create an active subscription: POST ``topic``'s messages to ``endpoint`` as
+    consumer group ``group``, ``batch_size`` messages at a time.
+
+    ``partitions`` picks some of the topic's partitions (None or empty: all of
+    them, also those added later). ``interval`` is the seconds between looks at
+    an idle partition and before retrying a failed POST; ``timeout`` the
+    seconds a POST may take. Raises InvalidStreamError (naming the field) for
+    bad values or a taken name, TopicNotFound for an unknown topic.
+    """
+    name = _text("name", name)
+    group = _text("group", group)
+    endpoint = _endpoint(endpoint)
+    batch_size = _batch_size(batch_size)
+    interval = _seconds("interval", interval)
+    timeout = _seconds("timeout", timeout)
+    if not isinstance(topic, str):
+        raise InvalidStreamError(f"topic: must be a topic name, got {topic!r}")
+    row = get_topic(topic)
+    chosen = _partitions(partitions, row.partitions)
+    if Subscription.objects.filter(name=name).exists():
+        raise InvalidStreamError(f"name: a subscription named {name!r} exists already")
+    for other in Subscription.objects.filter(topic=row, group=group):
+        if not chosen or not other.partitions or set(chosen) & set(other.partitions):
+            raise InvalidStreamError(
+                f"group: subscription {other.name!r} already pushes {row.name} as group "
+                f"{group!r}; two subscriptions of one group would split its messages"
+            )
+    subscription = Subscription(
+        name=name,
+        topic=row,
+        group=group,
+        partitions=chosen,
+        endpoint=endpoint,
+        batch_size=batch_size,
+        interval=interval,
+        timeout=timeout,
+    )
+    try:
+        with transaction.atomic():
+            subscription.save()
+    except IntegrityError:  # a concurrent add_subscription took the name first
+        raise InvalidStreamError(f"name: a subscription named {name!r} exists already") from None
+    return subscription
+
+
+def get_subscription(name: str) -> Subscription:
+    """The subscription called ``name``, or SubscriptionNotFound."""
+    found = (
+        Subscription.objects.select_related("topic").filter(name=name).first()
+        if isinstance(name, str)
+        else None
+    )
+    if found is None:
+        raise SubscriptionNotFound(f"no push subscription named {name!r}")
+    return found
+
+
+def list_subscriptions(topic: str | None = None) -> list[Subscription]:
+    """Every subscription (of ``topic``, if given), by name."""
+    rows = Subscription.objects.select_related("topic").order_by("name")
+    return list(rows if topic is None else rows.filter(topic_id=topic))
+
+
+def remove_subscription(name: str) -> None:
+    """Delete a subscription; its group's committed offsets stay."""
+    get_subscription(name).delete()
+
+
+def pause_subscription(name: str) -> Subscription:
+    """Stop pushing (a POST in flight still finishes and commits)."""
+    subscription = get_subscription(name)
+    subscription.active = False
+    subscription.save(update_fields=["active"])
+    return subscription
+
+
+def resume_subscription(name: str) -> Subscription:
+    """Push again, at once: pending retry waits are dropped."""
+    subscription = get_subscription(name)
+    subscription.active = True
+    subscription.next_attempt = {}
+    subscription.save(update_fields=["active", "next_attempt"])
+    return subscription
