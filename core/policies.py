@@ -28,8 +28,12 @@ logger = logging.getLogger("core.queue")
 
 #: The longest rate period and release interval, in seconds (one day).
 MAX_SECONDS = 86_400.0
-#: The largest concurrency or rate limit (what the column holds on every database).
+#: The largest concurrency limit (what the column holds on every database).
 MAX_LIMIT = 2_147_483_647
+#: The largest rate limit: the claim keeps two periods of start times on the
+#: queue's row and rewrites them at each claim, so this bounds that list. For
+#: higher rates, shorten the period (1,000 per 0.1 s is 10,000 per second).
+MAX_RATE_LIMIT = 1_000
 #: Queue fields ``set_queue_policy`` changes.
 QUEUE_FIELDS = ("max_concurrency", "rate_limit", "rate_period")
 
@@ -75,8 +79,9 @@ def limit_value(field: str, value: Any) -> int | None:
         raise _fail(
             field, f"must be a whole number of at least 1, or None for no limit, got {value!r}"
         )
-    if not 1 <= value <= MAX_LIMIT:
-        raise _fail(field, f"must be between 1 and {MAX_LIMIT:,} (None: no limit), got {value}")
+    highest = MAX_RATE_LIMIT if field == "rate_limit" else MAX_LIMIT
+    if not 1 <= value <= highest:
+        raise _fail(field, f"must be between 1 and {highest:,} (None: no limit), got {value}")
     return value
 
 

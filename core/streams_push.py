@@ -25,9 +25,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
-from core.exceptions import InvalidStreamError, SubscriptionNotFound
-from core.models import Subscription
+from core.exceptions import InvalidStreamError, SubscriptionNotFound, TopicNotFound
+from core.models import Subscription, Topic
 from core.stream_push.delivery import USER_AGENT
 from core.stream_push.pusher import Pusher
 from core.streams import get_topic
@@ -37,6 +38,8 @@ __all__ = [
     "Pusher",
     "SubscriptionNotFound",
     "add_subscription",
+    "check_overlap",
+    "clean_subscription",
     "get_subscription",
     "list_subscriptions",
     "pause_subscription",
@@ -108,6 +111,72 @@ def _partitions(value: Any, count: int) -> list[int]:
     return sorted(chosen)
 
 
+def clean_subscription(
+    name: Any,
+    topic: Any,
+    group: Any,
+    endpoint: Any,
+    *,
+    partitions: Any = None,
+    batch_size: Any = 100,
+    interval: Any = 1.0,
+    timeout: Any = 10.0,
+    instance: Subscription | None = None,
+    lock: bool = False,
+) -> dict[str, Any]:
+    """Check a subscription's settings as ``add_subscription`` (and the admin) take
+    them; the cleaned values, ready for ``Subscription(**values)``.
+
+    Raises InvalidStreamError whose message starts with the field it is about
+    (``"endpoint: must be an http:// or https:// URL, …"``), TopicNotFound for
+    an unknown topic. ``instance`` is the subscription being changed, left out
+    of the name and overlap checks. ``lock`` (inside a transaction) locks the
+    topic row first, so two concurrent checks of one topic run one after the
+    other and cannot both pass the overlap check.
+    """
+    values: dict[str, Any] = {
+        "name": _text("name", name),
+        "group": _text("group", group),
+        "endpoint": _endpoint(endpoint),
+        "batch_size": _batch_size(batch_size),
+        "interval": _seconds("interval", interval),
+        "timeout": _seconds("timeout", timeout),
+    }
+    if not isinstance(topic, str):
+        raise InvalidStreamError(f"topic: must be a topic name, got {topic!r}")
+    row = _locked_topic(topic) if lock else get_topic(topic)
+    values["topic"] = row
+    values["partitions"] = _partitions(partitions, row.partitions)
+    others = Subscription.objects.all()
+    if instance is not None and instance.pk is not None:
+        others = others.exclude(pk=instance.pk)
+    if others.filter(name=values["name"]).exists():
+        raise InvalidStreamError(f"name: a subscription named {values['name']!r} exists already")
+    check_overlap(row, values["group"], values["partitions"], others)
+    return values
+
+
+def _locked_topic(name: str) -> Topic:
+    """The topic row, locked until the transaction ends (SELECT … FOR UPDATE)."""
+    row = Topic.objects.select_for_update().filter(name=name).first()
+    if row is None:
+        raise TopicNotFound(f"no topic named {name!r}")
+    return row
+
+
+def check_overlap(
+    topic: Topic, group: str, partitions: list[int], others: QuerySet[Subscription]
+) -> None:
+    """Refuse a second subscription of ``group`` to a partition of ``topic``: one
+    group has one subscription per topic partition (``partitions`` empty: all)."""
+    for other in others.filter(topic=topic, group=group).order_by("name"):
+        if not partitions or not other.partitions or set(partitions) & set(other.partitions):
+            raise InvalidStreamError(
+                f"group: subscription {other.name!r} already pushes {topic.name} as group "
+                f"{group!r}; two subscriptions of one group would split its messages"
+            )
+
+
 def add_subscription(
     name: str,
     topic: str,
@@ -125,39 +194,27 @@ def add_subscription(
     ``partitions`` picks some of the topic's partitions (None or empty: all of
     them, also those added later). ``interval`` is the seconds between looks at
     an idle partition and before retrying a failed POST; ``timeout`` the
-    seconds a POST may take. Raises InvalidStreamError (naming the field) for
-    bad values or a taken name, TopicNotFound for an unknown topic.
+    seconds a connect or a read of the POST may take. Raises
+    InvalidStreamError (naming the field) for bad values, a taken name or a
+    partition the group already has a subscription for, TopicNotFound for an
+    unknown topic.
     """
-    name = _text("name", name)
-    group = _text("group", group)
-    endpoint = _endpoint(endpoint)
-    batch_size = _batch_size(batch_size)
-    interval = _seconds("interval", interval)
-    timeout = _seconds("timeout", timeout)
-    if not isinstance(topic, str):
-        raise InvalidStreamError(f"topic: must be a topic name, got {topic!r}")
-    row = get_topic(topic)
-    chosen = _partitions(partitions, row.partitions)
-    if Subscription.objects.filter(name=name).exists():
-        raise InvalidStreamError(f"name: a subscription named {name!r} exists already")
-    for other in Subscription.objects.filter(topic=row, group=group):
-        if not chosen or not other.partitions or set(chosen) & set(other.partitions):
-            raise InvalidStreamError(
-                f"group: subscription {other.name!r} already pushes {row.name} as group "
-                f"{group!r}; two subscriptions of one group would split its messages"
-            )
-    subscription = Subscription(
-        name=name,
-        topic=row,
-        group=group,
-        partitions=chosen,
-        endpoint=endpoint,
-        batch_size=batch_size,
-        interval=interval,
-        timeout=timeout,
-    )
     try:
         with transaction.atomic():
+            # The topic row stays locked until the insert commits: a concurrent
+            # add_subscription of the same topic checks the overlap after it.
+            values = clean_subscription(
+                name,
+                topic,
+                group,
+                endpoint,
+                partitions=partitions,
+                batch_size=batch_size,
+                interval=interval,
+                timeout=timeout,
+                lock=True,
+            )
+            subscription = Subscription(**values)
             subscription.save()
     except IntegrityError:  # a concurrent add_subscription took the name first
         raise InvalidStreamError(f"name: a subscription named {name!r} exists already") from None

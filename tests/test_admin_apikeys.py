@@ -5,12 +5,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from core.admin.apikeys import ApiKeyForm
 from core.models import ApiKey
 from core.models.apikeys import hash_key
 from tests.users import client_for, make_user
@@ -294,3 +296,110 @@ def test_delete_needs_the_delete_permission(staff_client):
     assert staff_client.post(delete, {"post": "yes"}).status_code == 302
     assert not ApiKey.objects.exists()
     assert ApiKey.authenticate(secret) is None
+
+
+# -- read-write keys need the job permissions ----------------------------------------------
+
+#: What a read-write key may do; creating one (or making a key read-write) needs all of them.
+JOB_PERMISSIONS = ("add_job", "change_job", "change_waittoken")
+
+
+def can_write_error(response) -> str:
+    """The text of the admin's error list on the can_write field."""
+    html = response.content.decode()
+    match = re.search(r'<ul class="errorlist"[^>]*id="id_can_write_error"[^>]*>(.*?)</ul>', html)
+    assert match, "no error on can_write"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("missing", [JOB_PERMISSIONS, *((p,) for p in JOB_PERMISSIONS)])
+def test_adding_a_read_write_key_without_the_job_permissions_is_refused(missing, caplog):
+    held = [p for p in JOB_PERMISSIONS if p not in missing]
+    client = client_for(make_user("maker", "view_apikey", "add_apikey", *held))
+    form = client.get(ADD).content.decode()
+    box = re.search(r'<input type="checkbox" name="can_write"[^>]*>', form).group(0)
+    assert " disabled" in box
+    assert "Unavailable: a read-write key may enqueue" in form
+
+    with caplog.at_level(logging.INFO, logger="core.api"):
+        response = add(client, can_write="on")  # forged: the box is disabled
+
+    assert response.status_code == 200
+    assert not ApiKey.objects.exists()
+    error = can_write_error(response)
+    assert "may create a read-write key" in error
+    lacked = error.split("you lack ")[1].split(". ")[0]
+    assert all(f"core.{p}" in lacked for p in missing)
+    assert all(f"core.{p}" not in lacked for p in held)
+    assert "qa_" not in response.content.decode()
+    assert not [r for r in caplog.records if r.name == "core.api"]
+
+
+def test_adding_a_read_only_key_needs_no_job_permissions():
+    client = client_for(make_user("maker", "view_apikey", "add_apikey"))
+    response = add(client)
+    assert response.status_code == 200
+    key = ApiKey.objects.get()
+    assert key.can_write is False
+    assert ApiKey.authenticate(shown_secret(response)) == key
+
+
+def test_adding_a_read_write_key_with_the_job_permissions_works():
+    user = make_user("maker", "view_apikey", "add_apikey", *JOB_PERMISSIONS)
+    client = client_for(user)
+    box = re.search(
+        r'<input type="checkbox" name="can_write"[^>]*>', client.get(ADD).content.decode()
+    ).group(0)
+    assert "disabled" not in box
+    response = add(client, can_write="on")
+    assert response.status_code == 200
+    key = ApiKey.objects.get()
+    assert (key.can_write, key.created_by) == (True, user)
+    assert ApiKey.authenticate(shown_secret(response)) == key
+
+
+def form_for(user):
+    """ApiKeyForm as ApiKeyAdmin.get_form makes it for a request of ``user``."""
+    return type("ApiKeyForm", (ApiKeyForm,), {"user": user})
+
+
+def test_making_a_key_read_write_in_the_admin_form_needs_the_job_permissions(superuser):
+    # Non-superusers do not even get the field on the change page (see
+    # test_only_superusers_may_change_the_access); the form refuses anyway.
+    key, _ = ApiKey.create("ci")
+    data = {"name": "ci", "can_write": "on", "expires_at_0": "", "expires_at_1": ""}
+    lacking = make_user("editor", "view_apikey", "change_apikey", "add_job", "change_job")
+
+    form = form_for(lacking)(data, instance=key)
+    assert not form.is_valid()
+    assert "you lack core.change_waittoken" in form.errors["can_write"][0]
+    key.refresh_from_db()
+    assert key.can_write is False
+
+    holder = make_user("holder", "view_apikey", "change_apikey", *JOB_PERMISSIONS)
+    for user in (holder, superuser):
+        assert form_for(user)(data, instance=key).is_valid()
+    # Keeping a key read-write, or making it read-only, needs nothing more.
+    read_write, _ = ApiKey.create("rw", can_write=True)
+    assert form_for(lacking)(data, instance=read_write).is_valid()
+    data.pop("can_write")
+    assert form_for(lacking)(data, instance=read_write).is_valid()
+
+
+def test_the_admin_form_knows_whose_request_it_is(superuser):
+    request = RequestFactory().get(ADD)
+    request.user = superuser
+    model_admin = admin.site._registry[ApiKey]
+    assert model_admin.get_form(request).user == superuser
+    key, _ = ApiKey.create("ci")
+    assert model_admin.get_form(request, key, change=True).user == superuser
+
+
+def test_a_superuser_may_still_make_a_key_read_write_on_its_change_page(staff_client):
+    key, _ = ApiKey.create("ci")
+    response = staff_client.post(
+        change_url(key), {"name": "ci", "can_write": "on", "expires_at_0": "", "expires_at_1": ""}
+    )
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.can_write is True

@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from core import streams
+from core import streams, streams_push
+from core.exceptions import InvalidStreamError
 from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
 
 pytestmark = pytest.mark.django_db
@@ -346,3 +347,102 @@ def test_the_last_error_is_read_only_and_escaped(staff_client, subscriptions):
     hook.refresh_from_db()
     assert hook.partitions == [1]
     assert hook.batch_size == 10
+
+
+def subscription_data(**overrides):
+    data = {
+        "name": "new",
+        "topic": "orders/eu",
+        "group": "fresh",
+        "partitions": "[]",
+        "endpoint": "https://example.com/new",
+        "batch_size": "100",
+        "interval": "1",
+        "timeout": "10",
+        "active": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def form_errors(response) -> dict[str, list[str]]:
+    return {
+        field: list(errors) for field, errors in response.context["adminform"].form.errors.items()
+    }
+
+
+def test_the_admin_refuses_a_second_subscription_of_a_group_to_a_partition(
+    staff_client, subscriptions
+):
+    Subscription.objects.filter(name="hook").update(partitions=[0])  # mail pushes [0]
+    for partitions in ("[0, 1]", "[]", "[0]"):
+        response = staff_client.post(
+            f"{SUBSCRIPTIONS}add/", subscription_data(group="mail", partitions=partitions)
+        )
+        assert response.status_code == 200, partitions
+        assert form_errors(response) == {
+            "group": [
+                "Subscription 'hook' already pushes orders/eu as group 'mail'; "
+                "two subscriptions of one group would split its messages"
+            ]
+        }, partitions
+    assert not Subscription.objects.filter(name="new").exists()
+    response = staff_client.post(
+        f"{SUBSCRIPTIONS}add/", subscription_data(group="mail", partitions="[1]")
+    )
+    assert response.status_code == 302
+    assert Subscription.objects.get(name="new").partitions == [1]
+
+
+def test_the_admin_takes_the_endpoints_the_api_takes(staff_client, topic):
+    # A service name without a dot: add_subscription takes it, Django's URLValidator does not.
+    response = staff_client.post(
+        f"{SUBSCRIPTIONS}add/", subscription_data(endpoint="http://receiver:8080/in")
+    )
+    assert response.status_code == 302, response.context and form_errors(response)
+    assert Subscription.objects.get(name="new").endpoint == "http://receiver:8080/in"
+
+
+def test_the_admin_does_not_guess_a_missing_scheme(staff_client, topic):
+    response = staff_client.post(
+        f"{SUBSCRIPTIONS}add/", subscription_data(endpoint="example.com/hook")
+    )
+    assert response.status_code == 200
+    assert form_errors(response) == {
+        "endpoint": ["Must be an http:// or https:// URL, got 'example.com/hook'"]
+    }
+    assert not Subscription.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "posted", "value"),
+    [
+        ("name", "a\x07b", "a\x07b"),
+        ("group", "g\x1b", "g\x1b"),
+        ("endpoint", "ftp://example.com/x", "ftp://example.com/x"),
+        ("endpoint", "http://example.com:99999/", "http://example.com:99999/"),
+        ("partitions", "[2]", [2]),
+        ("partitions", "[1, 1]", [1, 1]),
+        ("partitions", '"all"', "all"),
+        ("batch_size", "10001", 10_001),
+        ("interval", "0", 0.0),
+        ("timeout", "3600.5", 3600.5),
+    ],
+)
+def test_the_admin_shows_the_error_of_add_subscription_on_its_field(
+    staff_client, topic, field, posted, value
+):
+    arguments = {
+        "name": "new",
+        "topic": "orders/eu",
+        "group": "fresh",
+        "endpoint": "https://example.com/new",
+        field: value,
+    }
+    with pytest.raises(InvalidStreamError, match=rf"^{field}: ") as refused:
+        streams_push.clean_subscription(**arguments)
+    text = str(refused.value).removeprefix(f"{field}: ")
+    response = staff_client.post(f"{SUBSCRIPTIONS}add/", subscription_data(**{field: posted}))
+    assert response.status_code == 200
+    assert form_errors(response) == {field: [text[:1].upper() + text[1:]]}
+    assert not Subscription.objects.exists()

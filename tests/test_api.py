@@ -440,3 +440,114 @@ def test_the_openapi_document_describes_every_route(client):
         "/api/status/{ref}",
         "/api/metrics",
     }
+
+
+# Caching and cross-origin headers of every answer
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("get", "/api/jobs", 401),  # no key
+        ("get", "/api/nothing/here", 404),
+        ("get", "/api/status/1:forged", 404),
+        ("delete", "/api/jobs", 405),
+    ],
+)
+def test_error_answers_are_never_cached(client, method, url, status):
+    response = getattr(client, method)(url)
+    assert_error(response, status)
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_a_wrong_method_on_the_status_url_still_allows_any_origin():
+    job = queue.enqueue("a")
+    client = Client(enforce_csrf_checks=True)
+    for method in ("post", "put", "delete", "options"):
+        response = getattr(client, method)(job.status_url)
+        assert_error(response, 405)
+        assert response["Allow"] == "GET, HEAD", method
+        assert response["Access-Control-Allow-Origin"] == "*", method
+        assert response["Cache-Control"] == "no-store", method
+    assert Job.objects.get(pk=job.pk).status == JobStatus.PENDING
+
+
+def test_every_answer_of_the_status_url_allows_any_origin(client):
+    job = queue.enqueue("a")
+    answers = [client.get(job.status_url), client.head(job.status_url)]
+    url = job.status_url
+    answers.append(client.get(url[:-1] + ("A" if url[-1] != "A" else "B")))  # tampered: 404
+    assert [r.status_code for r in answers] == [200, 200, 404]
+    for response in answers:
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert response["Cache-Control"] == "no-store"
+
+
+# A key whose creator is deactivated
+
+
+def test_a_key_of_a_deactivated_creator_is_401_until_they_are_active_again(client):
+    creator = make_user("deployer", *("add_job", "change_job", "change_waittoken"))
+    key, secret = ApiKey.create("deploy", can_write=True, created_by=creator)
+    assert client.get("/api/jobs", **bearer(secret)).status_code == 200
+    used_at = ApiKey.objects.get(pk=key.pk).last_used_at
+
+    creator.is_active = False
+    creator.save(update_fields=["is_active"])
+    for response in (
+        client.get("/api/jobs", **bearer(secret)),
+        client.get("/api/metrics", **bearer(secret)),
+        post_json(client, "/api/jobs", {"job_type": "x"}, **bearer(secret)),
+    ):
+        assert "the key's creator is deactivated" in assert_error(response, 401)
+        assert response["WWW-Authenticate"].startswith("Bearer")
+    assert not Job.objects.exists()
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == used_at
+
+    creator.is_active = True
+    creator.save(update_fields=["is_active"])
+    assert post_json(client, "/api/jobs", {"job_type": "x"}, **bearer(secret)).status_code == 201
+
+
+def test_a_key_without_a_creator_keeps_working(client, writer):
+    assert ApiKey.objects.get(name="writer").created_by is None
+    assert client.get("/api/jobs", **bearer(writer)).status_code == 200
+    assert post_json(client, "/api/jobs", {"job_type": "x"}, **bearer(writer)).status_code == 201
+
+
+def test_checking_the_creator_costs_no_extra_query(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, orphan = ApiKey.create("orphan")
+    _, owned = ApiKey.create("owned", created_by=make_user("owner"))
+    ApiKey.objects.update(last_used_at=timezone.now())  # no last_used_at write either
+
+    def queries(secret):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/jobs/999999", **bearer(secret)).status_code == 404
+        return len(captured)
+
+    assert queries(owned) == queries(orphan)
+
+
+def test_enqueue_options_given_as_null_take_their_defaults(client, writer):
+    body = {"job_type": "a", "priority": None, "retry_backoff": None, "tags": None, "queue": None}
+    response = post_json(client, "/api/jobs", body, **bearer(writer))
+    assert response.status_code == 201
+    job = Job.objects.get(pk=response.json()["id"])
+    assert (job.priority, job.retry_backoff, job.tags, job.queue) == (
+        0,
+        "exponential",
+        [],
+        "default",
+    )
+
+
+def test_the_openapi_description_allows_null_for_every_enqueue_option(client):
+    schema = client.get("/api/openapi.json").json()["components"]["schemas"]["Enqueue"]
+    for name, prop in schema["properties"].items():
+        if name in ("job_type", "payload"):
+            continue
+        assert "null" in prop["type"], name
+        assert "enum" not in prop or None in prop["enum"], name

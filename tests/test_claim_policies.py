@@ -218,3 +218,51 @@ def test_claimed_jobs_get_their_processing_events(driver):
     assert len(claimed) == 3
     for job in jobs:
         assert Job.objects.get(pk=job.pk).events.filter(type="processing").count() == 1
+
+
+def test_a_policy_that_cannot_start_now_does_not_block_the_next_one(driver):
+    many(2, channel="a")
+    many(2, channel="b")
+    ChannelPolicy.objects.create(name="a", release_interval=600, last_started_at=timezone.now())
+    ChannelPolicy.objects.create(name="b", max_concurrency=5)
+    assert channels_of(claim(driver, limit=1)) == ["b"]
+
+
+def test_policies_take_turns_when_a_claim_cannot_serve_them_all(driver):
+    for name in ("a", "b", "c"):
+        many(3, channel=name)
+        ChannelPolicy.objects.create(name=name, max_concurrency=10)
+    seen = [channels_of(claim(driver, limit=1))[0] for _ in range(3)]
+    assert sorted(seen) == ["a", "b", "c"]
+
+
+def test_idle_channels_ahead_in_the_rotation_do_not_starve_a_due_one(driver):
+    later = timezone.now() + timedelta(hours=1)
+    enqueue_many([{"job_type": "t", "channel": f"a{n:03}", "run_at": later} for n in range(200)])
+    due = enqueue("t", channel="z")
+    assert [j.id for j in claim(driver, limit=1)] == [due.pk]
+
+
+def test_a_limited_queue_does_not_move_the_other_queues_rotation(driver):
+    Queue.objects.create(name="mail", max_concurrency=100)  # limited, no jobs
+    for n in range(30):
+        many(2, channel=f"c{n:02}")
+    seen = [channels_of(claim(driver, limit=1))[0] for _ in range(30)]
+    assert len(set(seen)) == 30
+
+
+def test_a_queue_paused_after_the_snapshot_is_skipped_on_the_policy_path(driver, monkeypatch):
+    many(2, queue="held", channel="tenant")
+    stale = driver.snapshot()  # nothing paused yet; channel jobs pending
+    Queue.objects.create(name="held", paused=True)
+    monkeypatch.setattr(driver, "snapshot", lambda: stale)
+    assert claim(driver) == []
+
+
+def test_an_idle_poll_with_policies_opens_no_write_transaction(
+    driver, django_assert_max_num_queries
+):
+    many(3, queue="held")
+    Queue.objects.create(name="held", paused=True)
+    with django_assert_max_num_queries(2):  # the snapshot and one read
+        assert claim(driver) == []

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -24,9 +25,16 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 SECRET = re.compile(r'<code class="secret" id="apikey-secret-value">(qa_[^<]+)</code>')
 
 
+#: What a read-write key may do; creating one needs all of them.
+JOB_PERMISSIONS = ("add_job", "change_job", "change_waittoken")
+READ_WRITE_BOX = re.compile(r'<input type="checkbox" name="can_write"[^>]*>')
+
+
 @pytest.fixture
 def admin_user():
-    return make_user("keeper", "view_apikey", "add_apikey", "change_apikey", "view_job")
+    return make_user(
+        "keeper", "view_apikey", "add_apikey", "change_apikey", "view_job", *JOB_PERMISSIONS
+    )
 
 
 @pytest.fixture
@@ -360,6 +368,87 @@ def test_sending_the_same_form_twice_creates_one_key(operator):
     assert fresh != once
     assert operator.post(NEW, {"name": "ci", "once": fresh}).status_code == 200
     assert ApiKey.objects.count() == 2
+
+
+# -- read-write keys need the job permissions ----------------------------------------------
+
+
+def read_write_box(html) -> str:
+    match = READ_WRITE_BOX.search(html)
+    assert match, "no Read-write checkbox"
+    return match.group(0)
+
+
+@pytest.mark.parametrize("missing", [JOB_PERMISSIONS, *((p,) for p in JOB_PERMISSIONS)])
+def test_without_the_job_permissions_the_read_write_box_is_disabled_and_explained(missing):
+    held = [p for p in JOB_PERMISSIONS if p not in missing]
+    client = client_for(make_user("maker", "view_apikey", "add_apikey", *held))
+    html = html_of(client)
+    box = read_write_box(html)
+    assert " disabled" in box
+    assert 'aria-describedby="id_can_write_helptext"' in box
+    help_text = re.search(r'id="id_can_write_helptext">([^<]*)<', html).group(1)
+    assert help_text.startswith("unavailable: ")
+    assert "core.add_job, core.change_job and core.change_waittoken" in help_text
+    assert all(f"core.{p}" in help_text.split("you lack")[1] for p in missing)
+    assert all(f"core.{p}" not in help_text.split("you lack")[1] for p in held)
+    assert "read-only" in help_text
+
+
+@pytest.mark.parametrize("missing", [JOB_PERMISSIONS, *((p,) for p in JOB_PERMISSIONS)])
+def test_a_read_write_key_without_the_job_permissions_is_refused_and_nothing_created(
+    missing, caplog
+):
+    held = [p for p in JOB_PERMISSIONS if p not in missing]
+    client = client_for(make_user("maker", "view_apikey", "add_apikey", *held))
+    with caplog.at_level(logging.INFO, logger="core.api"):
+        response = create(client, can_write="on")  # a forged form: the box is disabled
+    assert response.status_code == 200
+    assert not ApiKey.objects.exists()
+    html = response.content.decode()
+    assert not SECRET.search(html)
+    assert ONCE_TEXT not in html
+    error = re.search(r'id="id_can_write_error">([^<]*)<', html)
+    assert error, html
+    assert "may create a read-write key" in error.group(1)
+    lacked = error.group(1).split("you lack ")[1].split(". ")[0]
+    assert all(f"core.{p}" in lacked for p in missing)
+    assert all(f"core.{p}" not in lacked for p in held)
+    assert '<details class="apikey-new" id="apikey-new" open>' in html
+    assert not [r for r in caplog.records if r.name == "core.api"]
+
+
+def test_without_the_job_permissions_a_read_only_key_may_still_be_created():
+    client = client_for(make_user("maker", "view_apikey", "add_apikey", "add_job"))
+    response = create(client)
+    assert response.status_code == 200
+    key = ApiKey.objects.get()
+    assert key.can_write is False
+    assert ApiKey.authenticate(secret_in(response)) == key
+
+
+@pytest.mark.parametrize("superuser", [False, True])
+def test_with_the_job_permissions_a_read_write_key_is_created(superuser, django_user_model):
+    if superuser:
+        user = django_user_model.objects.create_superuser("root", "root@example.com", None)
+    else:
+        user = make_user("maker", "view_apikey", "add_apikey", *JOB_PERMISSIONS)
+    client = client_for(user)
+    box = read_write_box(html_of(client))
+    assert "disabled" not in box
+    response = create(client, can_write="on")
+    assert response.status_code == 200
+    key = ApiKey.objects.get()
+    assert (key.can_write, key.created_by) == (True, user)
+    assert "(read-write)" in response.content.decode()
+    secret = secret_in(response)
+    enqueue = Client().post(
+        "/api/jobs",
+        {"job_type": "x"},
+        content_type="application/json",
+        headers={"authorization": f"Bearer {secret}"},
+    )
+    assert enqueue.status_code == 201
 
 
 # -- revoking ------------------------------------------------------------------------------

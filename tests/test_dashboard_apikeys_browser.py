@@ -158,3 +158,20 @@ def test_an_invalid_form_is_explained_and_creates_nothing(operator_page, live_se
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("#apikey-secret")).to_contain_text("(read-write)")
     assert ApiKey.objects.get(name="ci").can_write is True
+
+
+def test_without_the_job_permissions_read_write_is_greyed_out_and_explained(page, live_server):
+    make_staff("maker", "core.view_apikey", "core.add_apikey", "core.add_job")
+    log_in(page, live_server, "maker", "/api-keys/")
+
+    box = page.get_by_label("Read-write")
+    expect(box).to_be_disabled()
+    expect(page.locator("#id_can_write_helptext")).to_contain_text(
+        "you lack core.change_job and core.change_waittoken, so the key will be read-only"
+    )
+    expect(box).to_have_attribute("aria-describedby", "id_can_write_helptext")
+
+    page.get_by_label("Name").fill("reports")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#apikey-secret")).to_contain_text("(read-only)")
+    assert ApiKey.objects.get(name="reports").can_write is False

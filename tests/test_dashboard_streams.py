@@ -9,11 +9,14 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import streams
+from core.dashboard import access
 from core.models import ConsumerOffset, Message, Subscription
 from tests.users import client_for, make_user
 
@@ -676,3 +679,13 @@ def test_the_panel_and_the_message_page_take_fixed_queries(operator, settings):
         streams.commit("other", "t0/x", p, 1)
     after = (count_queries(operator, panel, headers=HX), count_queries(operator, browse))
     assert after == before
+
+
+def test_needs_refuses_a_user_missing_any_of_its_permissions(rf):
+    view = access.needs("core.view_topic", "core.view_message")(lambda request: HttpResponse("ok"))
+    request = rf.get("/")
+    request.user = make_user("half", "view_topic")
+    with pytest.raises(PermissionDenied, match=r"core\.view_message"):
+        view(request)
+    request.user = make_user("both", "view_topic", "view_message")
+    assert view(request).content == b"ok"

@@ -15,8 +15,8 @@ START = "/examples/progress/start/"
 
 @pytest.fixture
 def client(db):
-    """Logged in as a user without staff status or permissions: any active user may try it."""
-    return client_for(make_user("visitor", is_staff=False))
+    """Logged in as a staff user holding core.add_job: what the example pages need."""
+    return client_for(make_user("visitor", "add_job"))
 
 
 def test_page_sends_anonymous_visitors_to_the_login():
@@ -29,6 +29,34 @@ def test_page_sends_anonymous_visitors_to_the_login():
 def test_page_sends_inactive_users_to_the_login():
     user = User.objects.create_user("gone", is_active=False)
     assert client_for(user).get(PAGE).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("codenames", "is_staff"),
+    [
+        ((), True),  # staff without core.add_job
+        (("view_job", "change_job"), True),  # staff with other permissions only
+        ((), False),  # an active user without staff status
+        (("add_job",), False),  # not staff, even with core.add_job
+    ],
+)
+def test_page_and_start_are_403_without_staff_status_and_add_job(codenames, is_staff):
+    client = client_for(make_user("visitor", *codenames, is_staff=is_staff))
+
+    assert client.get(PAGE).status_code == 403
+    response = client.post(START, {"steps": "2", "step_seconds": "0"})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["status"] == 403
+    assert "core.add_job" in error["message"]
+    assert client.get(START).status_code == 403  # refused before the method is looked at
+    assert not Job.objects.exists()
+
+
+def test_a_superuser_may_use_the_page():
+    client = client_for(User.objects.create_superuser("root", "root@example.com", None))
+    assert client.get(PAGE).status_code == 200
+    assert client.post(START, {"steps": "1", "step_seconds": "0"}).status_code == 201
 
 
 def test_page_includes_progress_js_and_its_example_script_without_inline_code(client):
@@ -110,7 +138,7 @@ def test_get_on_start_is_405_and_enqueues_nothing(client):
 
 def test_start_needs_the_csrf_token():
     client = Client(enforce_csrf_checks=True)
-    client.force_login(make_user("visitor", is_staff=False))
+    client.force_login(make_user("visitor", "add_job"))
     data = {"steps": "2", "step_seconds": "0"}
 
     assert client.post(START, data).status_code == 403

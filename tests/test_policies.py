@@ -428,3 +428,9 @@ def test_usage_takes_two_queries_whatever_the_number_of_names(usage):
         result = usage([f"q{i}" for i in range(20)] + ["none"])
     assert len(one) == len(many) == 2
     assert all(result[f"q{i}"].running == 1 for i in range(20))
+
+
+def test_a_rate_limit_above_the_kept_history_is_refused():
+    with pytest.raises(InvalidPolicyError, match="rate_limit: must be between 1 and 1,000"):
+        policies.set_queue_policy("mail", rate_limit=1_001)
+    assert not Queue.objects.exists()

@@ -11,6 +11,7 @@ from itertools import pairwise
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
 from core.models import Job
@@ -50,12 +51,16 @@ def fast_passwords(settings):
 
 @pytest.fixture
 def example_page(page, live_server):
-    """The example page, logged in through the admin login form.
+    """The example page, logged in (staff holding core.add_job) through the admin login form.
 
     Fails the test on an uncaught exception or a console error (a CSP violation,
     say) other than the failed loads some tests provoke on purpose.
     """
-    get_user_model().objects.create_user("visitor", password=PASSWORD, is_staff=True)
+    user = get_user_model().objects.create_user("visitor", password=PASSWORD, is_staff=True)
+    # The example page enqueues jobs: it is for staff holding core.add_job.
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="core", codename="add_job")
+    )
     errors = []
 
     def on_console(msg):

@@ -7,18 +7,22 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
 
 from core import queue, streams
 from core.exceptions import InvalidStreamError, TopicNotFound
-from core.models import ConsumerOffset, Message, Subscription
+from core.models import ConsumerOffset, Message, Subscription, Topic
 from core.streams_push import (
     Pusher,
     SubscriptionNotFound,
     add_subscription,
+    clean_subscription,
     get_subscription,
     pause_subscription,
     remove_subscription,
@@ -429,3 +433,121 @@ def test_runworker_no_push_turns_the_pusher_off(monkeypatch):
     call_command("runworker", "--burst", "--no-push")
     call_command("runworker", "--burst")
     assert seen == [False, True]
+
+
+def test_clean_subscription_returns_the_cleaned_values_and_writes_nothing():
+    streams.create_topic("t", partitions=4)
+    values = clean_subscription(
+        "hook", "t", "g", "http://receiver:8080/in", partitions=[3, 1], interval=2, timeout=5
+    )
+    assert values == {
+        "name": "hook",
+        "topic": Topic.objects.get(name="t"),
+        "group": "g",
+        "partitions": [1, 3],
+        "endpoint": "http://receiver:8080/in",
+        "batch_size": 100,
+        "interval": 2.0,
+        "timeout": 5.0,
+    }
+    assert isinstance(values["interval"], float)
+    assert not Subscription.objects.exists()
+
+
+def test_clean_subscription_leaves_the_subscription_being_changed_out_of_its_checks():
+    streams.create_topic("t", partitions=2)
+    hook = add_subscription("hook", "t", "g", "https://example.com/", partitions=[0])
+    other = add_subscription("other", "t", "g", "https://example.com/", partitions=[1])
+    changed = clean_subscription(
+        "hook", "t", "g", "https://example.com/v2", partitions=[0], instance=hook
+    )
+    assert (changed["name"], changed["endpoint"]) == ("hook", "https://example.com/v2")
+    with pytest.raises(InvalidStreamError, match=r"^group: subscription 'other' already"):
+        clean_subscription("hook", "t", "g", "https://example.com/", instance=hook)
+    with pytest.raises(InvalidStreamError, match=r"^name: "):
+        clean_subscription("hook", "t", "g2", "https://example.com/", instance=other)
+
+
+def test_concurrent_adds_of_one_partition_for_one_group_cannot_both_succeed(monkeypatch):
+    streams.create_topic("t", partitions=2)
+    checked, go = threading.Event(), threading.Event()
+    save = Subscription.save
+
+    def slow_save(self, *args, **kwargs):
+        # The first add stops between its checks and its insert until told to go on.
+        if self.name == "first":
+            checked.set()
+            go.wait(10)
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Subscription, "save", slow_save)
+    outcomes: dict[str, str] = {}
+
+    def add(name: str, partitions: list[int]) -> None:
+        try:
+            add_subscription(name, "t", "g", "https://example.com/", partitions=partitions)
+            outcomes[name] = "added"
+        except InvalidStreamError as exc:
+            outcomes[name] = str(exc)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=add, args=("first", [0, 1]))
+    first.start()
+    assert checked.wait(10)
+    second = threading.Thread(target=add, args=("second", [1]))
+    second.start()
+    second.join(0.5)  # with the topic locked it waits for the first to commit
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert outcomes["first"] == "added"
+    assert outcomes["second"].startswith("group: subscription 'first' already pushes t")
+    assert list(Subscription.objects.values_list("name", flat=True)) == ["first"]
+
+
+def test_a_delivered_batch_whose_offset_moved_meanwhile_gives_its_lease_back(endpoint, caplog):
+    caplog.set_level(logging.WARNING, logger="core.streams")
+    streams.create_topic("moved")
+    streams.publish_many("moved", [{"data": n} for n in range(3)])
+    server = endpoint()
+    server.hold()
+    add_subscription("moved", "moved", "g", server.url)
+    # A long pusher interval: no later look takes and frees the row in passing.
+    with pushing(interval=60, lease=60):
+        wait_for(lambda: server.waiting, message="the POST")
+        streams.commit("g", "moved", 0, 2)  # e.g. a reset on the dashboard
+        row = ConsumerOffset.objects.get(group="g", topic="moved", partition=0)
+        assert row.locked_by == "pusher-1"
+        server.release()
+        wait_for(
+            lambda: ConsumerOffset.objects.get(pk=row.pk).locked_by is None,
+            timeout=5,
+            message="the lease to be given back",
+        )
+        assert ConsumerOffset.objects.get(pk=row.pk).locked_until is None
+    assert streams.committed("g", "moved", 0) == 2  # the reset stands
+    assert any("delivered but not committed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_delivered_batch_whose_lease_was_taken_leaves_the_new_holders_lease(endpoint, caplog):
+    caplog.set_level(logging.WARNING, logger="core.streams")
+    streams.create_topic("taken")
+    streams.publish_many("taken", [{"data": n} for n in range(3)])
+    server = endpoint()
+    server.hold()
+    add_subscription("taken", "taken", "g", server.url)
+    with pushing(interval=60, lease=60):
+        wait_for(lambda: server.waiting, message="the POST")
+        rows = ConsumerOffset.objects.filter(group="g", topic="taken", partition=0)
+        until = timezone.now() + timedelta(seconds=60)
+        rows.update(locked_by="pusher-2", locked_until=until)  # the lease ran out, taken over
+        server.release()
+        wait_for(
+            lambda: any("delivered but not committed" in r.getMessage() for r in caplog.records),
+            timeout=5,
+        )
+        time.sleep(0.2)
+        assert list(rows.values_list("locked_by", "locked_until", "offset")) == [
+            ("pusher-2", until, 0)
+        ]

@@ -10,6 +10,7 @@ import logging
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -18,6 +19,12 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
+from core.api.auth import (
+    WRITE_PERMISSIONS,
+    and_words,
+    missing_write_permissions,
+    write_permissions_error,
+)
 from core.models import ApiKey
 
 #: The audit trail of key creation and revocation (shared with the dashboard).
@@ -67,11 +74,47 @@ class ExpiredFilter(admin.SimpleListFilter):
 
 
 class ApiKeyForm(forms.ModelForm):
-    """Name, access and expiry; a new or changed expiry must lie in the future."""
+    """Name, access and expiry; a new or changed expiry must lie in the future.
+
+    Making a key read-write (a new one, or a change to ``can_write``) needs
+    ``WRITE_PERMISSIONS``: ``user``, the admin's user (set by ApiKeyAdmin.get_form),
+    is refused with an error on the field otherwise, and nothing is saved.
+    """
+
+    #: Who saves the form; ApiKeyAdmin.get_form sets it for each request.
+    user = None
 
     class Meta:
         model = ApiKey
         fields = ("name", "can_write", "expires_at")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("can_write")
+        self.missing_write_permissions = (
+            missing_write_permissions(self.user) if self.user is not None else []
+        )
+        if field is not None and self.missing_write_permissions and not self.instance.can_write:
+            # Greyed out, not Django's ``disabled`` (which would silently drop a ticked
+            # box): a forged read-write request is refused by clean_can_write.
+            field.widget.attrs["disabled"] = True
+            field.help_text = (
+                "Unavailable: a read-write key may enqueue, retry and cancel jobs and complete "
+                f"tokens, which needs {and_words(WRITE_PERMISSIONS)}; you lack "
+                f"{and_words(self.missing_write_permissions)}."
+            )
+
+    def clean_can_write(self) -> bool:
+        can_write = self.cleaned_data.get("can_write", False)
+        if (
+            can_write
+            and "can_write" in self.changed_data
+            and (self.user is None or self.missing_write_permissions)
+        ):
+            raise forms.ValidationError(
+                write_permissions_error(self.missing_write_permissions or list(WRITE_PERMISSIONS))
+            )
+        return can_write
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -128,6 +171,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None):
         return self.add_fields if obj is None else self.change_fields
 
+    def get_form(self, request: HttpRequest, obj: ApiKey | None = None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A class of its own for this request, knowing whose permissions to check.
+        return type(form.__name__, (form,), {"user": request.user})
+
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None):
         if obj is None:
             return ()
@@ -160,6 +208,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:
+        # ApiKeyForm refused this already; never save a read-write key for such a user.
+        if (
+            obj.can_write
+            and (not change or "can_write" in form.changed_data)
+            and missing_write_permissions(request.user)
+        ):
+            raise PermissionDenied("a read-write key needs " + and_words(WRITE_PERMISSIONS))
         if change:
             super().save_model(request, obj, form, change)
             return

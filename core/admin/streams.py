@@ -1,17 +1,17 @@
-"""Admin for streams: topics, their messages (read-only), consumer groups' offsets
-(changed through core.streams.commit, which checks them) and push subscriptions."""
+"""Admin for streams: topics, their messages (read-only) and consumer groups' offsets
+(changed through core.streams.commit, which checks them). Push subscriptions are in
+core.admin.stream_subscriptions."""
 
 import logging
 import math
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 
 from core import streams
 from core.admin.display import pretty_json
@@ -20,11 +20,9 @@ from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
 
 logger = logging.getLogger("core.streams")
 
-#: Longest interval or timeout of a subscription, as core.streams_push allows.
-MAX_SECONDS = 3600.0
 
-
-def _actor(request: HttpRequest) -> str:
+def actor(request: HttpRequest) -> str:
+    """The user named in the log lines of admin changes."""
     return request.user.get_username()
 
 
@@ -109,7 +107,7 @@ class TopicAdmin(admin.ModelAdmin):
             verb,
             obj.name,
             obj.partitions,
-            _actor(request),
+            actor(request),
         )
 
     def get_deleted_objects(self, objs, request: HttpRequest):
@@ -134,13 +132,13 @@ class TopicAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Topic) -> None:
         super().delete_model(request, obj)
-        logger.info("topic deleted name=%r by %s (admin)", obj.name, _actor(request))
+        logger.info("topic deleted name=%r by %s (admin)", obj.name, actor(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Topic]) -> None:
         names = list(queryset.values_list("name", flat=True))
         super().delete_queryset(request, queryset)
         for name in names:
-            logger.info("topic deleted name=%r by %s (admin)", name, _actor(request))
+            logger.info("topic deleted name=%r by %s (admin)", name, actor(request))
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -266,157 +264,5 @@ class ConsumerOffsetAdmin(admin.ModelAdmin):
             obj.partition,
             before or 0,
             obj.offset,
-            _actor(request),
+            actor(request),
         )
-
-
-# -- subscriptions ------------------------------------------------------------------------
-
-
-class SubscriptionForm(forms.ModelForm):
-    """A push subscription's settings; the delivery state is the worker's."""
-
-    class Meta:
-        model = Subscription
-        fields = (
-            "name",
-            "topic",
-            "group",
-            "partitions",
-            "endpoint",
-            "batch_size",
-            "interval",
-            "timeout",
-            "active",
-        )
-
-    def clean_name(self) -> str:
-        return _name(self.cleaned_data.get("name"), "subscription")
-
-    def clean_group(self) -> str:
-        return _name(self.cleaned_data.get("group"), "group")
-
-    def clean_batch_size(self) -> int:
-        value = self.cleaned_data.get("batch_size")
-        if value is None or not 1 <= value <= streams.MAX_FETCH:
-            raise ValidationError(f"Enter a number from 1 to {streams.MAX_FETCH}.")
-        return value
-
-    def clean_endpoint(self) -> str:
-        value = self.cleaned_data.get("endpoint") or ""
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValidationError("Enter an http:// or https:// URL.")
-        return value
-
-    def _seconds(self, field: str) -> float:
-        value = self.cleaned_data.get(field)
-        if value is None or not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
-            raise ValidationError(f"Enter more than 0 and at most {MAX_SECONDS:g} seconds.")
-        return value
-
-    def clean_interval(self) -> float:
-        return self._seconds("interval")
-
-    def clean_timeout(self) -> float:
-        return self._seconds("timeout")
-
-    def clean(self) -> dict:
-        data = super().clean()
-        partitions, topic = data.get("partitions"), data.get("topic")
-        if "partitions" in data and topic is not None:
-            if partitions is None:
-                partitions = data["partitions"] = []
-            if not isinstance(partitions, list) or not all(
-                isinstance(n, int) and not isinstance(n, bool) for n in partitions
-            ):
-                self.add_error("partitions", "Enter a list of partition numbers, e.g. [0, 2].")
-            elif any(not 0 <= n < topic.partitions for n in partitions):
-                self.add_error(
-                    "partitions",
-                    f"Topic {topic.name} has partitions 0 to {topic.partitions - 1}.",
-                )
-            elif len(set(partitions)) != len(partitions):
-                self.add_error("partitions", "A partition is listed twice.")
-        return data
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
-    """Push subscriptions: settings, delivery state (read-only), activate/deactivate."""
-
-    form = SubscriptionForm
-    list_display = (
-        "name",
-        "topic",
-        "group",
-        "endpoint",
-        "active",
-        "last_success_at",
-        "last_error_at",
-    )
-    list_filter = ("active", "topic")
-    search_fields = ("name", "group", "endpoint")
-    search_help_text = "Subscription name, group or endpoint."
-    ordering = ("name",)
-    actions = ("activate_selected", "deactivate_selected")
-    fields = (
-        "name",
-        "topic",
-        "group",
-        "partitions",
-        "endpoint",
-        "batch_size",
-        "interval",
-        "timeout",
-        "active",
-        "last_success_at",
-        "last_error_at",
-        "last_error_text",
-        "next_attempt_json",
-        "created_at",
-    )
-    readonly_fields = (
-        "last_success_at",
-        "last_error_at",
-        "last_error_text",
-        "next_attempt_json",
-        "created_at",
-    )
-
-    @admin.display(description="last error")
-    def last_error_text(self, sub: Subscription) -> str:
-        if not sub.last_error:
-            return "-"
-        return format_html('<pre class="subscription-error">{}</pre>', sub.last_error)
-
-    @admin.display(description="next attempt per partition")
-    def next_attempt_json(self, sub: Subscription) -> str:
-        return pretty_json(sub.next_attempt)
-
-    def has_operate_permission(self, request: HttpRequest) -> bool:
-        """Activating and deactivating need the change permission on subscriptions."""
-        return request.user.has_perm("core.change_subscription")
-
-    def _set_active(self, request: HttpRequest, queryset: QuerySet, active: bool) -> None:
-        names = list(queryset.exclude(active=active).values_list("name", flat=True))
-        changes: dict[str, Any] = {"active": active}
-        if active:
-            changes["next_attempt"] = {}  # deliver at once, not after an old backoff
-        done = Subscription.objects.filter(name__in=names).update(**changes)
-        verb = "Activated" if active else "Deactivated"
-        messages.success(request, f"{verb} {done} subscription(s).")
-        for name in names:
-            logger.info(
-                "subscription %s name=%r by %s (admin)",
-                "activated" if active else "deactivated",
-                name,
-                _actor(request),
-            )
-
-    @admin.action(description="Activate selected subscriptions", permissions=["operate"])
-    def activate_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
-        self._set_active(request, queryset, True)
-
-    @admin.action(description="Deactivate selected subscriptions", permissions=["operate"])
-    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
-        self._set_active(request, queryset, False)

@@ -15,6 +15,31 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="queueadmin"'}
 
+#: What a read-write key may do, as the permissions a session would need for it:
+#: enqueue, retry/cancel, complete tokens. Only a user holding all of them may
+#: create a read-write key (or make a key read-write), so a key never does more
+#: than its creator may. Superusers hold them all.
+WRITE_PERMISSIONS = ("core.add_job", "core.change_job", "core.change_waittoken")
+
+
+def and_words(words: list[str] | tuple[str, ...]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return " and ".join(filter(None, (", ".join(words[:-1]), words[-1])))
+
+
+def missing_write_permissions(user) -> list[str]:
+    """The WRITE_PERMISSIONS ``user`` lacks (empty: they may create read-write keys)."""
+    return [permission for permission in WRITE_PERMISSIONS if not user.has_perm(permission)]
+
+
+def write_permissions_error(missing: list[str]) -> str:
+    """Why a user lacking ``missing`` may not create a read-write key (for forms)."""
+    return (
+        f"Only a user holding {and_words(WRITE_PERMISSIONS)} may create a read-write key (it may "
+        f"enqueue, retry and cancel jobs and complete tokens); you lack {and_words(missing)}. "
+        "Create a read-only key, or ask an administrator for these permissions."
+    )
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -38,6 +63,15 @@ def _bearer(request: HttpRequest, header: str, write: bool) -> Caller:
     key = ApiKey.authenticate(secret.strip())
     if key is None:
         raise ApiError(401, "unknown, revoked or expired API key", headers=_CHALLENGE)
+    # created_by comes with the key (select_related): no extra query. A key made by
+    # code has no creator and keeps working.
+    creator = key.created_by
+    if creator is not None and not creator.is_active:
+        raise ApiError(
+            401,
+            f"API key {key.prefix}… is refused: the key's creator is deactivated",
+            headers=_CHALLENGE,
+        )
     if write and not key.can_write:
         raise ApiError(403, f"API key {key.prefix}… is read-only")
     now = timezone.now()
@@ -70,7 +104,7 @@ def authenticate(request: HttpRequest, permission: str, *, write: bool = False) 
 
     An Authorization header wins over a session. Session callers must be
     active staff holding ``permission``; their writes need the CSRF token.
-    Keys need ``can_write`` for writes.
+    Keys need ``can_write`` for writes; a key whose creator is deactivated is refused.
     """
     header = request.headers.get("Authorization")
     if header is not None:

@@ -101,6 +101,23 @@ _ENQUEUE_PROPERTIES = {
     "dead_letter_job_type": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
 }
 
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """An enqueue option: null means "the default", as in core.queue.enqueue."""
+    kind = schema.get("type")
+    if kind is None or (isinstance(kind, list) and "null" in kind):
+        return schema
+    nullable = {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+    if "enum" in schema:
+        nullable["enum"] = [*schema["enum"], None]
+    return nullable
+
+
+_ENQUEUE_PROPERTIES = {
+    name: schema if name == "job_type" else _nullable(schema)
+    for name, schema in _ENQUEUE_PROPERTIES.items()
+}
+
 SCHEMAS = {
     "Error": {
         "type": "object",

@@ -29,6 +29,7 @@ class ApiError(Exception):
     def response(self) -> JsonResponse:
         body = {"error": {"status": self.status, "message": self.message, **self.details}}
         response = JsonResponse(body, status=self.status, encoder=DjangoJSONEncoder)
+        response["Cache-Control"] = "no-store"  # as every answer: never cached, errors too
         for name, value in self.headers.items():
             response[name] = value
         return response

@@ -54,3 +54,20 @@ def staff_action(permission: str) -> Callable[[View], View]:
 def actor(request: HttpRequest) -> str:
     """The name recorded in job events for a dashboard action."""
     return request.user.get_username()
+
+
+def needs(*permissions: str) -> Callable[[View], View]:
+    """Also require ``permissions`` (under ``staff_page``, which handles the login):
+    a user missing one gets 403."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            for permission in permissions:
+                if not request.user.has_perm(permission):
+                    raise PermissionDenied(f"you need the {permission} permission")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

@@ -33,18 +33,17 @@ def _check(check, *args: Any) -> Any:
 LIMIT_ERRORS = {
     "invalid": "Enter a whole number, or leave empty for no limit.",
     "min_value": "Must be at least 1; leave empty for no limit.",
-    "max_value": f"Must be at most {policies.MAX_LIMIT:,}.",
 }
 
 
-def _limit(label: str, help_text: str) -> forms.IntegerField:
+def _limit(label: str, help_text: str, highest: int = policies.MAX_LIMIT) -> forms.IntegerField:
     return forms.IntegerField(
         required=False,
         min_value=1,
-        max_value=policies.MAX_LIMIT,
+        max_value=highest,
         label=label,
         help_text=help_text,
-        error_messages=LIMIT_ERRORS,
+        error_messages={**LIMIT_ERRORS, "max_value": f"Must be at most {highest:,}."},
         widget=_number("no limit"),
     )
 
@@ -60,7 +59,12 @@ class QueueLimitsForm(forms.Form):
     max_concurrency = _limit(
         "Max concurrency", "jobs of the queue running at once, across all workers; empty: no limit"
     )
-    rate_limit = _limit("Rate limit", "starts allowed per period; empty: no limit")
+    rate_limit = _limit(
+        "Rate limit",
+        f"starts allowed per period, at most {policies.MAX_RATE_LIMIT:,} (for more, shorten "
+        "the period); empty: no limit",
+        policies.MAX_RATE_LIMIT,
+    )
     rate_period = forms.FloatField(
         label="Period (seconds)",
         help_text=f"the rate limit's sliding window: over 0, at most {policies.MAX_SECONDS:g}",

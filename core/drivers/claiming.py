@@ -35,6 +35,8 @@ from core.drivers.base import ClaimedJob
 SCAN_EXTRA = 8
 #: Most channels visited per claim.
 SCAN_MAX = 500
+#: The rotation's place among the channels with a policy.
+POLICIES = "policies"
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,10 @@ class ClaimSteps:
         """The time the claim's starts are recorded at (the database clock)."""
         raise NotImplementedError
 
+    def anything_due(self, cursor, where: Where) -> bool:
+        """Whether any due pending job matches ``where`` (with or without a channel)."""
+        raise NotImplementedError
+
     def plain_claim(self, cursor, worker_id: str, lease: float, where: Where, limit: int):
         """The claim without policies to keep: ``claim_where`` (a driver may check first
         that anything is due, to spare the write lock)."""
@@ -142,8 +148,11 @@ class ClaimSteps:
         """Lock the rows of these limited queues; rows another claim holds are skipped."""
         raise NotImplementedError
 
-    def lock_channel_policies(self, cursor, where: Where, limit: int) -> list[ChannelLimit]:
-        """Lock up to ``limit`` channel policies that have due jobs matching ``where``."""
+    def lock_channel_policies(
+        self, cursor, where: Where, limit: int, after: str
+    ) -> list[ChannelLimit]:
+        """Lock up to ``limit`` channel policies that have due jobs matching ``where`` and
+        may start one now, in name order from after ``after`` (wrapping round)."""
         raise NotImplementedError
 
     def running(self, cursor, column: str, names: list[str]) -> dict[str, int]:
@@ -194,17 +203,12 @@ def channel_allowance(row: ChannelLimit, running: int, now: datetime) -> int:
 
 
 class RoundRobin:
-    """A worker's place in the channel rotation (kept between its claims)."""
+    """A worker's places in its channel rotations (kept between its claims): one per
+    group of jobs claimed together (the free queues, each limited queue), and one
+    for the channels with a policy."""
 
     def __init__(self) -> None:
-        self.after = ""
-
-    def channels(self, steps: ClaimSteps, cursor, count: int) -> list[str]:
-        """The next ``count`` channels with pending jobs, wrapping round to the first."""
-        found = steps.scan_channels(cursor, self.after, count)
-        if len(found) < count and self.after:
-            found += steps.scan_channels(cursor, "", count - len(found), upto=self.after)
-        return found
+        self.places: dict[str, str] = {}
 
 
 def _claim_group(
@@ -215,31 +219,52 @@ def _claim_group(
     where: Where,
     claim: Claim,
     rotation: RoundRobin,
+    group: str,
     channel_jobs: bool,
 ) -> None:
-    """Fill ``claim`` from ``where``: jobs without a channel as one turn among channels."""
+    """Fill ``claim`` from ``where``: jobs without a channel take one turn, then the
+    channels after this group's place in the rotation, each an equal share.
+
+    Channels with nothing to give (jobs not due, other queues) are passed over
+    within the same claim, up to SCAN_MAX of them, so a run of idle tenants
+    never makes a worker sleep while others have due jobs.
+    """
     if claim.remaining <= 0:
         return
     unchanneled = replace(where, no_channel=True)
-    channels = []
-    if channel_jobs:
-        scan = min(claim.remaining + SCAN_EXTRA, SCAN_MAX)
-        channels = rotation.channels(steps, cursor, scan)
-    if not channels:
+    if not channel_jobs:
         claim.add(steps.claim_where(cursor, worker_id, lease, unchanneled, claim.remaining))
         return
-    turns = min(len(channels), claim.remaining) + 1
-    share = math.ceil(claim.remaining / turns)
-    got = claim.add(steps.claim_where(cursor, worker_id, lease, unchanneled, share))
-    if claim.remaining > 0:
+    start = rotation.places.get(group, "")
+    after, wrapped, visited = start, False, 0
+    share = None
+    unchanneled_got: list[ClaimedJob] = []
+    while claim.remaining > 0 and visited < SCAN_MAX:
+        count = min(claim.remaining + SCAN_EXTRA, SCAN_MAX - visited)
+        channels = steps.scan_channels(cursor, after, count, upto=start if wrapped else None)
+        if not channels:
+            if wrapped or not start:
+                break
+            wrapped, after = True, ""  # round to the first channel, up to where we began
+            continue
+        visited += len(channels)
+        if share is None:
+            share = math.ceil(claim.remaining / (min(len(channels), claim.remaining) + 1))
+            unchanneled_got = claim.add(
+                steps.claim_where(cursor, worker_id, lease, unchanneled, share)
+            )
+            if claim.remaining <= 0:
+                break
         per = math.ceil(claim.remaining / min(len(channels), claim.remaining))
         jobs, last = steps.claim_channels(
             cursor, worker_id, lease, where, channels, per, claim.remaining
         )
         claim.add(jobs)
-        rotation.after = last if last is not None else channels[-1]
-    if claim.remaining > 0 and len(got) == share:
-        # The channels had less than their share: jobs without one take the rest.
+        after = channels[-1]
+        rotation.places[group] = last if last is not None else after
+    if share is None or (claim.remaining > 0 and len(unchanneled_got) == share):
+        # No channel had due jobs, or they had less than their share: jobs
+        # without a channel take the rest.
         claim.add(steps.claim_where(cursor, worker_id, lease, unchanneled, claim.remaining))
 
 
@@ -263,6 +288,11 @@ def claim(
         plain = replace(base, no_channel=True, skip_restricted_queues=True)
         with steps.claim_cursor(transactional=False) as cursor:
             return steps.plain_claim(cursor, worker_id, lease, plain, limit)
+    with steps.claim_cursor(transactional=False) as cursor:
+        # A read first: idle polls never open the write transaction.
+        due = replace(base, exclude_queues=tuple(sorted(snap.paused)))
+        if not steps.anything_due(cursor, due):
+            return []
     with steps.claim_cursor(transactional=True) as cursor:
         return _claim_with_policies(
             steps, cursor, rotation, snap, worker_id, served, base, blocked, limit, lease
@@ -305,10 +335,17 @@ def _claim_with_policies(
 
     # Channels with a policy, in free queues or limited queues with room left.
     if snap.channel_policies:
-        free = replace(base, exclude_queues=blocked, skip_policy_channels=False)
-        policies = steps.lock_channel_policies(
-            cursor, replace(free, exclude_queues=tuple(sorted(snap.paused))), result.limit
+        free = replace(
+            base, exclude_queues=blocked, skip_policy_channels=False, skip_restricted_queues=True
         )
+        policies = steps.lock_channel_policies(
+            cursor,
+            replace(base, exclude_queues=tuple(sorted(snap.paused)), skip_policy_channels=False),
+            result.limit,
+            rotation.places.get(POLICIES, ""),
+        )
+        if policies:
+            rotation.places[POLICIES] = policies[-1].name
         busy = steps.running(cursor, "channel", [p.name for p in policies]) if policies else {}
         released = []
         for policy in policies:
@@ -354,6 +391,7 @@ def _claim_with_policies(
             replace(base, queues=(name,)),
             part,
             rotation,
+            f"queue:{name}",
             snap.channel_jobs,
         )
         taken(result.add(part.jobs))
@@ -364,9 +402,10 @@ def _claim_with_policies(
         cursor,
         worker_id,
         lease,
-        replace(base, exclude_queues=blocked),
+        replace(base, exclude_queues=blocked, skip_restricted_queues=True),
         result,
         rotation,
+        "",
         snap.channel_jobs,
     )
 

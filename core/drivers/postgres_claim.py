@@ -101,14 +101,28 @@ SELECT name, max_concurrency, rate_limit, rate_period, recent_starts FROM core_q
    FOR UPDATE SKIP LOCKED
 """
 
+# Only policies that may start a job now (the claim re-checks exactly), in name
+# order from after the rotation's place, wrapping round.
 LOCK_POLICIES = """
 SELECT p.name, p.max_concurrency, p.release_interval, p.last_started_at
   FROM core_channelpolicy AS p
  WHERE EXISTS (SELECT 1 FROM core_job
                 WHERE status = 'pending' AND channel = p.name AND run_at <= now() {filters})
- ORDER BY p.name
+   AND (p.max_concurrency IS NULL
+        OR p.max_concurrency > (SELECT count(*) FROM core_job
+                                 WHERE status = 'processing' AND channel = p.name))
+   AND (p.release_interval IS NULL OR p.last_started_at IS NULL
+        OR p.last_started_at <= now() - p.release_interval * interval '1 second')
+ ORDER BY p.name > %(after)s DESC, p.name
  LIMIT %(limit)s
    FOR UPDATE OF p SKIP LOCKED
+"""
+
+DUE = """
+SELECT EXISTS (SELECT 1 FROM core_job
+                WHERE status = 'pending' AND channel IS NULL AND run_at <= now() {filters})
+    OR EXISTS (SELECT 1 FROM core_job
+                WHERE status = 'pending' AND channel IS NOT NULL AND run_at <= now() {filters})
 """
 
 RUNNING = """
@@ -228,8 +242,13 @@ class PostgresClaimSteps(ClaimSteps):
             for name, concurrency, rate, period, starts in cursor.fetchall()
         ]
 
-    def lock_channel_policies(self, cursor, where, limit) -> list[ChannelLimit]:
-        params = {"limit": limit}
+    def anything_due(self, cursor, where) -> bool:
+        params: dict = {}
+        cursor.execute(DUE.format(filters=where_sql(where, params)), params)
+        return cursor.fetchone()[0]
+
+    def lock_channel_policies(self, cursor, where, limit, after) -> list[ChannelLimit]:
+        params = {"limit": limit, "after": after}
         cursor.execute(LOCK_POLICIES.format(filters=where_sql(where, params)), params)
         return [ChannelLimit(*row) for row in cursor.fetchall()]
 

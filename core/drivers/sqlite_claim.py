@@ -87,13 +87,28 @@ SELECT name, max_concurrency, rate_limit, rate_period, recent_starts FROM core_q
  WHERE name IN (SELECT value FROM json_each(%(names)s)) ORDER BY name
 """
 
+# Only policies that may start a job now (the claim re-checks exactly), in name
+# order from after the rotation's place, wrapping round.
 LOCK_POLICIES = """
 SELECT p.name, p.max_concurrency, p.release_interval, p.last_started_at
   FROM core_channelpolicy AS p
  WHERE EXISTS (SELECT 1 FROM core_job
                 WHERE status = 'pending' AND channel = p.name AND run_at <= %(now)s {filters})
- ORDER BY p.name
+   AND (p.max_concurrency IS NULL
+        OR p.max_concurrency > (SELECT count(*) FROM core_job
+                                 WHERE status = 'processing' AND channel = p.name))
+   AND (p.release_interval IS NULL OR p.last_started_at IS NULL
+        OR julianday(p.last_started_at) <= julianday(%(now)s) - p.release_interval / 86400.0)
+ ORDER BY p.name > %(after)s DESC, p.name
  LIMIT %(limit)s
+"""
+
+DUE_ANY = """
+SELECT EXISTS (SELECT 1 FROM core_job INDEXED BY job_claim_idx
+                WHERE status = 'pending' AND channel IS NULL AND run_at <= %(now)s {filters})
+    OR EXISTS (SELECT 1 FROM core_job INDEXED BY job_channel_idx
+                WHERE status = 'pending' AND channel IS NOT NULL AND run_at <= %(now)s
+                      {filters})
 """
 
 RUNNING = """
@@ -246,8 +261,13 @@ class SQLiteClaimSteps(ClaimSteps):
             for name, concurrency, rate, period, starts in cursor.fetchall()
         ]
 
-    def lock_channel_policies(self, cursor, where, limit) -> list[ChannelLimit]:
-        params = self._params("", 0, limit=limit)
+    def anything_due(self, cursor, where) -> bool:
+        params = {"now": self._ts(timezone.now())}
+        cursor.execute(DUE_ANY.format(filters=where_sql(where, params)), params)
+        return bool(cursor.fetchone()[0])
+
+    def lock_channel_policies(self, cursor, where, limit, after) -> list[ChannelLimit]:
+        params = self._params("", 0, limit=limit, after=after)
         cursor.execute(LOCK_POLICIES.format(filters=where_sql(where, params)), params)
         converter = self.connection.ops.convert_datetimefield_value
         return [

@@ -78,10 +78,15 @@ class ApiKey(models.Model):
 
     @classmethod
     def authenticate(cls, secret: str) -> "ApiKey | None":
-        """The usable key whose secret this is, or None."""
+        """The usable key whose secret this is (with its ``created_by``), or None."""
         if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
             return None
-        key = cls.objects.usable().filter(prefix=secret[: len(KEY_PREFIX) + PREFIX_CHARS]).first()
+        key = (
+            cls.objects.usable()
+            .select_related("created_by")  # the API checks the creator is still active
+            .filter(prefix=secret[: len(KEY_PREFIX) + PREFIX_CHARS])
+            .first()
+        )
         if key is None or not hmac.compare_digest(key.key_hash, hash_key(secret)):
             return None
         return key

@@ -268,6 +268,9 @@ class Pusher:
                 turn.after + 1,
                 turn.last,
             )
+            # Still ours (the offset moved under it)? Give it back now, so no worker
+            # waits out STREAM_PUSH_LEASE_SECONDS; another holder's lease is left alone.
+            self._release(turn)
             return
         turn.after = turn.last
         go_on = turn.full and turn.batches < MAX_BATCHES_PER_TURN

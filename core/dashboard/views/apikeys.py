@@ -73,7 +73,7 @@ def _page(
     user = request.user
     can_add = user.has_perm("core.add_apikey")
     if can_add and form is None:
-        form = NewKeyForm()
+        form = NewKeyForm(user=user)
     context = {
         "keys": _rows(now),
         "form": form if can_add else None,
@@ -127,7 +127,7 @@ def apikey_new(request: HttpRequest) -> HttpResponse:
             "was created.",
         )
         return _page(request, status=409)
-    form = NewKeyForm(request.POST)
+    form = NewKeyForm(request.POST, user=request.user)
     if not form.is_valid():
         return _page(request, form)
     data = form.cleaned_data

@@ -5,8 +5,6 @@ Names travel as query or form values, never in the path: queue and channel names
 may hold ``/``. Every change goes through ``core.policies`` with the user as actor.
 """
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +17,7 @@ from django.urls import reverse
 
 from core import conf, policies
 from core.dashboard import counts
-from core.dashboard.access import actor, staff_action, staff_page
+from core.dashboard.access import actor, needs, staff_action, staff_page
 from core.dashboard.forms_queues import ChannelPolicyForm, QueueLimitsForm
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import InvalidPolicyError
@@ -35,22 +33,6 @@ QUEUES_CHANGED, CHANNELS_CHANGED = "queues-changed", "channels-changed"
 def seconds_text(value: float | None) -> str:
     """Seconds as the forms take them: "1 s", "0.5 s", "3600 s"."""
     return "" if value is None else f"{value:g} s"
-
-
-def _needs(*permissions: str) -> Callable:
-    """Also require ``permissions`` (under ``staff_page``, which handles the login)."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            for permission in permissions:
-                if not request.user.has_perm(permission):
-                    raise PermissionDenied(f"you need the {permission} permission")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
 
 
 # -- rows ---------------------------------------------------------------------------------
@@ -279,7 +261,7 @@ def _limits_text(row: Queue) -> str:
 
 
 @staff_page("core.view_queue")
-@_needs("core.change_queue")
+@needs("core.change_queue")
 def queue_limits(request: HttpRequest) -> HttpResponse:
     """A queue's max concurrency, rate limit and period; nothing is saved on bad input."""
     try:
@@ -342,14 +324,14 @@ def _channel_form(request: HttpRequest, row: ChannelPolicy | None) -> HttpRespon
 
 
 @staff_page("core.view_queue")
-@_needs("core.view_channelpolicy", "core.add_channelpolicy")
+@needs("core.view_channelpolicy", "core.add_channelpolicy")
 def channel_new(request: HttpRequest) -> HttpResponse:
     """A policy for a channel that has none."""
     return _channel_form(request, None)
 
 
 @staff_page("core.view_queue")
-@_needs("core.view_channelpolicy", "core.change_channelpolicy")
+@needs("core.view_channelpolicy", "core.change_channelpolicy")
 def channel_edit(request: HttpRequest) -> HttpResponse:
     """Replace a channel's policy (its max concurrency and release interval)."""
     row = ChannelPolicy.objects.filter(name=request.GET.get("channel", "")).first()

@@ -1,0 +1,168 @@
+"""Admin for push subscriptions: settings checked by core.streams_push (the same
+checks as ``add_subscription``), delivery state read-only, activate/deactivate."""
+
+import logging
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from core import streams_push
+from core.admin.display import pretty_json
+from core.admin.streams import actor
+from core.exceptions import InvalidStreamError, TopicNotFound
+from core.models import Subscription
+
+logger = logging.getLogger("core.streams")
+
+
+def field_error(exc: InvalidStreamError | TopicNotFound) -> tuple[str, str]:
+    """The field a core.streams_push error names, and its message for that field:
+    ``"batch_size: must be from 1 to 10000, got 0"`` → ("batch_size", "Must be …")."""
+    if isinstance(exc, TopicNotFound):
+        field, text = "topic", str(exc)
+    else:
+        field, _, text = str(exc).partition(": ")
+    return field, text[:1].upper() + text[1:]
+
+
+class SubscriptionForm(forms.ModelForm):
+    """A push subscription's settings; the delivery state is the worker's."""
+
+    # Plain text: core.streams_push checks the URL. (The model's URLField would
+    # refuse hosts the API accepts, such as http://receiver:8080/, and quietly
+    # add https:// to a URL typed without a scheme.)
+    endpoint = forms.CharField(max_length=2000, help_text="An http:// or https:// URL.")
+
+    class Meta:
+        model = Subscription
+        fields = (
+            "name",
+            "topic",
+            "group",
+            "partitions",
+            "endpoint",
+            "batch_size",
+            "interval",
+            "timeout",
+            "active",
+        )
+
+    def clean(self) -> dict:
+        """Check the settings with ``core.streams_push.clean_subscription``; its
+        error goes on the field it names."""
+        data = super().clean()
+        if self.errors:  # a value the form could not read: that is fixed first
+            return data
+        topic = data.get("topic")
+        try:
+            values = streams_push.clean_subscription(
+                data.get("name"),
+                topic.name if topic is not None else None,
+                data.get("group"),
+                data.get("endpoint"),
+                partitions=data.get("partitions"),
+                batch_size=data.get("batch_size"),
+                interval=data.get("interval"),
+                timeout=data.get("timeout"),
+                instance=self.instance,
+                # The admin saves in the transaction it validates in: the topic
+                # row stays locked until the subscription is written.
+                lock=transaction.get_connection().in_atomic_block,
+            )
+        except (InvalidStreamError, TopicNotFound) as exc:
+            field, message = field_error(exc)
+            self.add_error(field if field in self.fields else None, message)
+            return data
+        data.update(values)
+        return data
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The endpoint was checked by clean_subscription: skip the model's URLValidator.
+        return super()._get_validation_exclusions() | {"endpoint"}
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Push subscriptions: settings, delivery state (read-only), activate/deactivate."""
+
+    form = SubscriptionForm
+    list_display = (
+        "name",
+        "topic",
+        "group",
+        "endpoint",
+        "active",
+        "last_success_at",
+        "last_error_at",
+    )
+    list_filter = ("active", "topic")
+    search_fields = ("name", "group", "endpoint")
+    search_help_text = "Subscription name, group or endpoint."
+    ordering = ("name",)
+    actions = ("activate_selected", "deactivate_selected")
+    fields = (
+        "name",
+        "topic",
+        "group",
+        "partitions",
+        "endpoint",
+        "batch_size",
+        "interval",
+        "timeout",
+        "active",
+        "last_success_at",
+        "last_error_at",
+        "last_error_text",
+        "next_attempt_json",
+        "created_at",
+    )
+    readonly_fields = (
+        "last_success_at",
+        "last_error_at",
+        "last_error_text",
+        "next_attempt_json",
+        "created_at",
+    )
+
+    @admin.display(description="last error")
+    def last_error_text(self, sub: Subscription) -> str:
+        if not sub.last_error:
+            return "-"
+        return format_html('<pre class="subscription-error">{}</pre>', sub.last_error)
+
+    @admin.display(description="next attempt per partition")
+    def next_attempt_json(self, sub: Subscription) -> str:
+        return pretty_json(sub.next_attempt)
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Activating and deactivating need the change permission on subscriptions."""
+        return request.user.has_perm("core.change_subscription")
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet, active: bool) -> None:
+        names = list(queryset.exclude(active=active).values_list("name", flat=True))
+        changes: dict[str, Any] = {"active": active}
+        if active:
+            changes["next_attempt"] = {}  # deliver at once, not after an old backoff
+        done = Subscription.objects.filter(name__in=names).update(**changes)
+        verb = "Activated" if active else "Deactivated"
+        messages.success(request, f"{verb} {done} subscription(s).")
+        for name in names:
+            logger.info(
+                "subscription %s name=%r by %s (admin)",
+                "activated" if active else "deactivated",
+                name,
+                actor(request),
+            )
+
+    @admin.action(description="Activate selected subscriptions", permissions=["operate"])
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Deactivate selected subscriptions", permissions=["operate"])
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        self._set_active(request, queryset, False)

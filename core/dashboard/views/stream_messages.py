@@ -1,0 +1,95 @@
+"""The Streams page's message browser: a partition's messages, a keyset page at a time
+by offset (never OFFSET), with each message's key, time and pretty JSON."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from core import conf
+from core.dashboard.access import needs, staff_page
+from core.dashboard.views.streams import (
+    PartitionRow,
+    first_offset,
+    integer,
+    topic_named,
+    url,
+)
+from core.models import ConsumerOffset, Message, Partition
+from core.templatetags.dashboard import pretty_json
+
+MESSAGES_TEMPLATE = "dashboard/stream_messages.html"
+#: Characters of a message's pretty JSON shown on the message page.
+DATA_SHOWN = 20_000
+
+
+def _cursor(request: HttpRequest, name: str) -> int | None:
+    value = integer(request.GET.get(name, "")[:25])
+    return value if value is not None and value >= 0 else None
+
+
+@staff_page("core.view_topic")
+@needs("core.view_message")
+def stream_messages(request: HttpRequest) -> HttpResponse:
+    """A partition's messages, a keyset page at a time by offset (never OFFSET):
+    oldest first after ``after``, or newest first before ``before``."""
+    topic = topic_named(request.GET.get("topic", ""))
+    if topic is None:
+        raise Http404("no such topic")
+    number = integer(request.GET.get("partition", "0")[:25] or "0")
+    part = (
+        Partition.objects.filter(topic=topic, number=number)
+        .annotate(first=first_offset())
+        .values_list("next_offset", "first")
+        .first()
+        if number is not None and 0 <= number < topic.partitions
+        else None
+    )
+    if part is None:
+        raise Http404("no such partition")
+    partition = PartitionRow(topic.name, number, part[0] - 1, part[1])
+    newest = request.GET.get("order") == "newest"
+    size = conf.get("DASHBOARD_PAGE_SIZE")
+    rows = Message.objects.filter(topic=topic, partition=number)
+    params = {"topic": topic.name, "partition": number}
+    if newest:
+        before = _cursor(request, "before")
+        if before is not None:
+            rows = rows.filter(offset__lt=before)
+        found = list(rows.order_by("-offset")[: size + 1])
+        paged = before is not None
+        params["order"] = "newest"
+        cursor = "before"
+    else:
+        after = _cursor(request, "after")
+        if after:
+            rows = rows.filter(offset__gt=after)
+        found = list(rows.order_by("offset")[: size + 1])
+        paged = bool(after)
+        cursor = "after"
+    page = found[:size]
+    for message in page:
+        text = pretty_json(message.data)
+        message.text = text[:DATA_SHOWN]
+        message.cut = len(text) - len(message.text)
+    committed = list(
+        ConsumerOffset.objects.filter(topic=topic, partition=number)
+        .order_by("group")
+        .values_list("group", "offset")
+    )
+    context = {
+        "topic": topic,
+        "partition": partition,
+        "partition_numbers": range(topic.partitions),
+        "messages_page": page,
+        "committed": committed,
+        "newest": newest,
+        "oldest_url": url("stream-messages", topic=topic.name, partition=number),
+        "newest_url": url("stream-messages", topic=topic.name, partition=number, order="newest"),
+        "first_url": url("stream-messages", **params) if paged else None,
+        "next_url": (
+            url("stream-messages", **params, **{cursor: page[-1].offset})
+            if len(found) > size
+            else None
+        ),
+        "after_value": request.GET.get("after", "")[:25] if not newest else "",
+    }
+    return render(request, MESSAGES_TEMPLATE, context)
