@@ -24,7 +24,7 @@ All of it runs in one transaction, so the locks hold until the new jobs are
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -54,6 +54,44 @@ class Where:
     skip_policy_channels: bool = False
     #: Leave out jobs of paused or limited queues (read at the claim, not snapshotted).
     skip_restricted_queues: bool = False
+
+
+# Filters evaluated once per statement (a hashed subplan), not joined per row, so
+# the planner keeps walking the claim index in order.
+RESTRICTED_QUEUE = """queue NOT IN (
+    SELECT name FROM core_queue
+     WHERE paused OR max_concurrency IS NOT NULL OR rate_limit IS NOT NULL)"""
+POLICY_CHANNEL = "(channel IS NULL OR channel NOT IN (SELECT name FROM core_channelpolicy))"
+
+#: How a driver writes "column is one of these values": (column, parameter name,
+#: values, params) -> SQL, putting the values into params.
+Membership = Callable[[str, str, tuple[str, ...], dict], str]
+
+
+def where_sql(where: Where, params: dict, member: Membership) -> str:
+    """``AND …`` conditions on core_job for ``where`` (values go into ``params``)."""
+    parts = []
+    if where.queues is not None:
+        if len(where.queues) == 1:
+            # "=" for one queue lets the planner walk job_claim_idx in order.
+            parts.append("queue = %(w_queue)s")
+            params["w_queue"] = where.queues[0]
+        else:
+            parts.append(member("queue", "w_queues", where.queues, params))
+    if where.exclude_queues:
+        parts.append(f"NOT ({member('queue', 'w_exclude', where.exclude_queues, params)})")
+    if where.job_types is not None:
+        parts.append(member("job_type", "w_types", where.job_types, params))
+    if where.no_channel:
+        parts.append("channel IS NULL")
+    if where.channel is not None:
+        parts.append("channel = %(w_channel)s")
+        params["w_channel"] = where.channel
+    if where.skip_restricted_queues:
+        parts.append(RESTRICTED_QUEUE)
+    if where.skip_policy_channels:
+        parts.append(POLICY_CHANNEL)
+    return "".join(f" AND {part}" for part in parts)
 
 
 @dataclass(frozen=True)

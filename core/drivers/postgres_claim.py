@@ -6,7 +6,13 @@ from contextlib import contextmanager, nullcontext
 from django.db import transaction
 
 from core.drivers.base import CLAIM_COLUMNS, ClaimedJob, claimed_from_row
-from core.drivers.claiming import ChannelLimit, ClaimSteps, QueueLimit, Snapshot, Where
+from core.drivers.claiming import (
+    ChannelLimit,
+    ClaimSteps,
+    QueueLimit,
+    Snapshot,
+    where_sql,
+)
 
 SNAPSHOT = """
 SELECT now(),
@@ -141,12 +147,6 @@ MARK_RELEASED = """
 UPDATE core_channelpolicy SET last_started_at = now() WHERE name = ANY(%(names)s)
 """
 
-# Filters evaluated once per statement (a hashed subplan), not joined per row, so
-# the planner keeps walking the claim index in order.
-RESTRICTED_QUEUE = """queue NOT IN (
-    SELECT name FROM core_queue
-     WHERE paused OR max_concurrency IS NOT NULL OR rate_limit IS NOT NULL)"""
-POLICY_CHANNEL = "(channel IS NULL OR channel NOT IN (SELECT name FROM core_channelpolicy))"
 
 _RETURNING = ", ".join(f"j.{column.strip()}" for column in CLAIM_COLUMNS.split(","))
 
@@ -156,33 +156,9 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def where_sql(where: Where, params: dict) -> str:
-    """``AND …`` conditions on core_job for ``where`` (values go into ``params``)."""
-    parts = []
-    if where.queues is not None:
-        if len(where.queues) == 1:
-            # "=" for one queue lets the planner walk job_claim_idx in order.
-            parts.append("queue = %(w_queue)s")
-            params["w_queue"] = where.queues[0]
-        else:
-            parts.append("queue = ANY(%(w_queues)s)")
-            params["w_queues"] = list(where.queues)
-    if where.exclude_queues:
-        parts.append("NOT (queue = ANY(%(w_exclude)s))")
-        params["w_exclude"] = list(where.exclude_queues)
-    if where.job_types is not None:
-        parts.append("job_type = ANY(%(w_types)s)")
-        params["w_types"] = list(where.job_types)
-    if where.no_channel:
-        parts.append("channel IS NULL")
-    if where.channel is not None:
-        parts.append("channel = %(w_channel)s")
-        params["w_channel"] = where.channel
-    if where.skip_restricted_queues:
-        parts.append(RESTRICTED_QUEUE)
-    if where.skip_policy_channels:
-        parts.append(POLICY_CHANNEL)
-    return "".join(f" AND {part}" for part in parts)
+def _member(column: str, key: str, values: tuple[str, ...], params: dict) -> str:
+    params[key] = list(values)
+    return f"{column} = ANY(%({key})s)"
 
 
 class PostgresClaimSteps(ClaimSteps):
@@ -209,7 +185,7 @@ class PostgresClaimSteps(ClaimSteps):
     def claim_where(self, cursor, worker_id, lease, where, limit) -> list[ClaimedJob]:
         params = {"worker": worker_id, "lease": lease, "limit": limit}
         sql = CLAIM.format(
-            filters=where_sql(where, params), columns=CLAIM_COLUMNS, returning=_RETURNING
+            filters=where_sql(where, params, _member), columns=CLAIM_COLUMNS, returning=_RETURNING
         )
         cursor.execute(sql, params)
         return [claimed_from_row(row) for row in cursor.fetchall()]
@@ -228,7 +204,7 @@ class PostgresClaimSteps(ClaimSteps):
             "limit": limit,
         }
         sql = CLAIM_CHANNELS.format(
-            filters=where_sql(where, params), columns=CLAIM_COLUMNS, returning=_RETURNING
+            filters=where_sql(where, params, _member), columns=CLAIM_COLUMNS, returning=_RETURNING
         )
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -244,12 +220,12 @@ class PostgresClaimSteps(ClaimSteps):
 
     def anything_due(self, cursor, where) -> bool:
         params: dict = {}
-        cursor.execute(DUE.format(filters=where_sql(where, params)), params)
+        cursor.execute(DUE.format(filters=where_sql(where, params, _member)), params)
         return cursor.fetchone()[0]
 
     def lock_channel_policies(self, cursor, where, limit, after) -> list[ChannelLimit]:
         params = {"limit": limit, "after": after}
-        cursor.execute(LOCK_POLICIES.format(filters=where_sql(where, params)), params)
+        cursor.execute(LOCK_POLICIES.format(filters=where_sql(where, params, _member)), params)
         return [ChannelLimit(*row) for row in cursor.fetchall()]
 
     def running(self, cursor, column, names) -> dict[str, int]:

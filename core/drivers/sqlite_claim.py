@@ -13,7 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.drivers.base import CLAIM_COLUMNS, ClaimedJob, claimed_from_row
-from core.drivers.claiming import ChannelLimit, ClaimSteps, QueueLimit, Snapshot, Where
+from core.drivers.claiming import (
+    ChannelLimit,
+    ClaimSteps,
+    QueueLimit,
+    Snapshot,
+    where_sql,
+)
 
 SNAPSHOT = """
 SELECT (SELECT json_group_array(name) FROM core_queue WHERE paused),
@@ -117,40 +123,10 @@ SELECT {column}, count(*) FROM core_job
  GROUP BY {column}
 """
 
-# Filters evaluated once per statement (a hashed subplan), not joined per row, so
-# the planner keeps walking the claim index in order.
-RESTRICTED_QUEUE = """queue NOT IN (
-    SELECT name FROM core_queue
-     WHERE paused OR max_concurrency IS NOT NULL OR rate_limit IS NOT NULL)"""
-POLICY_CHANNEL = "(channel IS NULL OR channel NOT IN (SELECT name FROM core_channelpolicy))"
 
-
-def where_sql(where: Where, params: dict) -> str:
-    """``AND …`` conditions on core_job for ``where`` (lists travel as JSON)."""
-    parts = []
-    if where.queues is not None:
-        if len(where.queues) == 1:
-            parts.append("queue = %(w_queue)s")
-            params["w_queue"] = where.queues[0]
-        else:
-            parts.append("queue IN (SELECT value FROM json_each(%(w_queues)s))")
-            params["w_queues"] = json.dumps(list(where.queues))
-    if where.exclude_queues:
-        parts.append("queue NOT IN (SELECT value FROM json_each(%(w_exclude)s))")
-        params["w_exclude"] = json.dumps(list(where.exclude_queues))
-    if where.job_types is not None:
-        parts.append("job_type IN (SELECT value FROM json_each(%(w_types)s))")
-        params["w_types"] = json.dumps(list(where.job_types))
-    if where.no_channel:
-        parts.append("channel IS NULL")
-    if where.channel is not None:
-        parts.append("channel = %(w_channel)s")
-        params["w_channel"] = where.channel
-    if where.skip_restricted_queues:
-        parts.append(RESTRICTED_QUEUE)
-    if where.skip_policy_channels:
-        parts.append(POLICY_CHANNEL)
-    return "".join(f" AND {part}" for part in parts)
+def _member(column: str, key: str, values: tuple[str, ...], params: dict) -> str:
+    params[key] = json.dumps(list(values))  # a list travels as one JSON parameter
+    return f"{column} IN (SELECT value FROM json_each(%({key})s))"
 
 
 class SQLiteClaimSteps(ClaimSteps):
@@ -204,7 +180,7 @@ class SQLiteClaimSteps(ClaimSteps):
     def plain_claim(self, cursor, worker_id, lease, where, limit) -> list[ClaimedJob]:
         self._now = timezone.now()
         params = self._params(worker_id, lease, limit=limit)
-        filters = where_sql(where, params)
+        filters = where_sql(where, params, _member)
         # A read (no write lock under WAL) first, so idle workers polling an
         # empty queue never queue up for the database's single write lock.
         cursor.execute(DUE.format(filters=filters), params)
@@ -217,7 +193,7 @@ class SQLiteClaimSteps(ClaimSteps):
     def claim_where(self, cursor, worker_id, lease, where, limit) -> list[ClaimedJob]:
         params = self._params(worker_id, lease, limit=limit)
         cursor.execute(
-            CLAIM.format(filters=where_sql(where, params), columns=CLAIM_COLUMNS), params
+            CLAIM.format(filters=where_sql(where, params, _member), columns=CLAIM_COLUMNS), params
         )
         return self._finish_claim(cursor, worker_id, cursor.fetchall())
 
@@ -228,7 +204,7 @@ class SQLiteClaimSteps(ClaimSteps):
 
     def claim_channels(self, cursor, worker_id, lease, where, channels, per, limit):
         params = self._params(worker_id, lease, per=per)
-        filters = where_sql(where, params)
+        filters = where_sql(where, params, _member)
         candidates = []  # (turn, order of the channel, id)
         for start in range(0, len(channels), CHANNELS_PER_STATEMENT):
             part = range(start, min(start + CHANNELS_PER_STATEMENT, len(channels)))
@@ -263,12 +239,12 @@ class SQLiteClaimSteps(ClaimSteps):
 
     def anything_due(self, cursor, where) -> bool:
         params = {"now": self._ts(timezone.now())}
-        cursor.execute(DUE_ANY.format(filters=where_sql(where, params)), params)
+        cursor.execute(DUE_ANY.format(filters=where_sql(where, params, _member)), params)
         return bool(cursor.fetchone()[0])
 
     def lock_channel_policies(self, cursor, where, limit, after) -> list[ChannelLimit]:
         params = self._params("", 0, limit=limit, after=after)
-        cursor.execute(LOCK_POLICIES.format(filters=where_sql(where, params)), params)
+        cursor.execute(LOCK_POLICIES.format(filters=where_sql(where, params, _member)), params)
         converter = self.connection.ops.convert_datetimefield_value
         return [
             ChannelLimit(

@@ -1,11 +1,10 @@
 """manage.py queuebench: measure enqueue, processing and latency on the configured database."""
 
-import os
-
 from django.core.management.base import BaseCommand, CommandError
 
 from core import bench
 from core.management.argtypes import positive
+from core.management.benchtable import phases, write_table
 
 PHASES = ("single", "bulk", "processing", "channels", "latency")
 
@@ -88,10 +87,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        only = [name.strip() for name in opts["only"].split(",") if name.strip()]
-        unknown = sorted(set(only) - set(PHASES))
-        if unknown or not only:
-            raise CommandError(f"--only takes names from {', '.join(PHASES)}; got {opts['only']!r}")
+        only = phases(opts["only"], PHASES)
         if opts["latency_gap"] < 0:
             raise CommandError("--latency-gap must be zero or more seconds")
         keep = opts["keep"]
@@ -130,18 +126,4 @@ class Command(BaseCommand):
                     f"({result.samples:,} samples)",
                 )
             )
-        self._print(rows)
-
-    def _print(self, rows):
-        vendor, version = bench.server()
-        self.stdout.write(f"queuebench on {vendor} ({version}) — {os.cpu_count()} cores")
-        metric = max(len("metric"), *(len(row[0]) for row in rows))
-        value = max(len("value"), *(len(row[1]) for row in rows))
-        self.stdout.write(f"{'metric':<{metric}} value")
-        for name, result, extra in rows:
-            line = (
-                f"{name:<{metric}} {result:<{value}}   {extra}"
-                if extra
-                else f"{name:<{metric}} {result}"
-            )
-            self.stdout.write(line.rstrip())
+        write_table(self.stdout, "queuebench", rows)

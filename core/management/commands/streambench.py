@@ -1,11 +1,10 @@
 """manage.py streambench: measure publishing and consuming streams on the configured database."""
 
-import os
-
 from django.core.management.base import BaseCommand, CommandError
 
-from core import bench, stream_bench
+from core import stream_bench
 from core.management.argtypes import positive
+from core.management.benchtable import phases, write_table
 
 PHASES = ("single", "batch", "fetch", "concurrent")
 
@@ -64,10 +63,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        only = [name.strip() for name in opts["only"].split(",") if name.strip()]
-        unknown = sorted(set(only) - set(PHASES))
-        if unknown or not only:
-            raise CommandError(f"--only takes names from {', '.join(PHASES)}; got {opts['only']!r}")
+        only = phases(opts["only"], PHASES)
         rows, dense = [], True
         stream_bench.setup()
         try:
@@ -88,19 +84,13 @@ class Command(BaseCommand):
         finally:
             if not opts["keep"]:
                 stream_bench.cleanup()
-        self._print(rows)
+        write_table(
+            self.stdout,
+            "streambench",
+            [
+                (name, f"{rate.per_s:,.0f} msgs/s", f"({rate.messages:,} messages{extra})")
+                for name, rate, extra in rows
+            ],
+        )
         if not dense:
             raise CommandError("the concurrent publishers' offsets are not dense")
-
-    def _print(self, rows):
-        vendor, version = bench.server()
-        self.stdout.write(f"streambench on {vendor} ({version}) — {os.cpu_count()} cores")
-        lines = [
-            (name, f"{rate.per_s:,.0f} msgs/s", f"({rate.messages:,} messages{extra})")
-            for name, rate, extra in rows
-        ]
-        metric = max(len("metric"), *(len(line[0]) for line in lines))
-        value = max(len("value"), *(len(line[1]) for line in lines))
-        self.stdout.write(f"{'metric':<{metric}} value")
-        for name, result, extra in lines:
-            self.stdout.write(f"{name:<{metric}} {result:<{value}}   {extra}")
