@@ -73,3 +73,10 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """The test client logged in as the superuser "ops" (no password, so no hashing)."""
+    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", None))
+    return client

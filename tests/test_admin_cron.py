@@ -2,37 +2,18 @@
 and run now through core.cron."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from core import cron
 from core.models import CronSchedule, Job
+from tests.users import staff_with
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/core/cronschedule/"
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("ops", "ops@example.com", None)  # no hashing
-    client.force_login(user)
-    return client
-
-
-def staff_with(*codenames) -> Client:
-    user = get_user_model().objects.create_user("limited", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def schedule(name="nightly", expression="30 1 * * *", job_type="reports.build", **kwargs):

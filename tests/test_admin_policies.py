@@ -6,14 +6,12 @@ import time
 
 import pytest
 from django.contrib.admin.utils import quote
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from core import queue
 from core.models import ChannelPolicy, Queue
+from tests.users import staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -21,23 +19,6 @@ QUEUES = "/admin/core/queue/"
 CHANNELS = "/admin/core/channelpolicy/"
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("ops", "ops@example.com", None)
-    client.force_login(user)
-    return client
-
-
-def staff_with(*codenames) -> Client:
-    user = get_user_model().objects.create_user("limited", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def snapshot():

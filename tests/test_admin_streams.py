@@ -6,15 +6,13 @@ import logging
 
 import pytest
 from django.contrib.admin.utils import quote
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from core import streams, streams_push
 from core.exceptions import InvalidStreamError
 from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
+from tests.users import staff_with
 
 pytestmark = pytest.mark.django_db
 
@@ -24,23 +22,6 @@ OFFSETS = "/admin/core/consumeroffset/"
 SUBSCRIPTIONS = "/admin/core/subscription/"
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("ops", "ops@example.com", None)
-    client.force_login(user)
-    return client
-
-
-def staff_with(*codenames) -> Client:
-    user = get_user_model().objects.create_user("limited", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -2,34 +2,15 @@
 
 import pytest
 from django.contrib.admin.utils import quote
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
 from core import queue, tokens
 from core.models import Job, JobEvent, WaitToken
+from tests.users import staff_with
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/core/waittoken/"
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("ops", "ops@example.com", None)  # no hashing
-    client.force_login(user)
-    return client
-
-
-def staff_with(*codenames) -> Client:
-    user = get_user_model().objects.create_user("limited", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def waiting_job(job_type="orders.approve", tags=("approval",)) -> WaitToken:

@@ -18,3 +18,8 @@ def client_for(user, **kwargs):
     client = Client(**kwargs)
     client.force_login(user)
     return client
+
+
+def staff_with(*codenames, username="limited"):
+    """A test client logged in as a new staff user holding these ``core`` permissions."""
+    return client_for(make_user(username, *codenames))
