@@ -23,6 +23,7 @@ from django.utils import timezone
 from core import jobspec
 from core.exceptions import InvalidJobError, InvalidPolicyError
 from core.models import ChannelPolicy, Job, JobStatus, Queue
+from core.models.policies import release_wait, starts_in_window
 
 logger = logging.getLogger("core.queue")
 
@@ -305,15 +306,8 @@ def _db_now(rows: Iterable[Any]) -> datetime:
     return timezone.now()
 
 
-def _window(queue: Queue, now: float) -> list[float]:
-    """The queue's start times within its current rate window, oldest first."""
-    starts = queue.recent_starts if isinstance(queue.recent_starts, list) else []
-    since = now - queue.rate_period
-    return sorted(
-        float(t)
-        for t in starts
-        if isinstance(t, int | float) and not isinstance(t, bool) and t > since
-    )
+def _starts(queue: Queue) -> list:
+    return queue.recent_starts if isinstance(queue.recent_starts, list) else []
 
 
 def queue_usage(names: Iterable[str]) -> dict[str, Usage]:
@@ -328,7 +322,7 @@ def queue_usage(names: Iterable[str]) -> dict[str, Usage]:
     usage = {}
     for name in names:
         row = rows.get(name)
-        starts: list[float] = _window(row, now) if row is not None else []
+        starts = starts_in_window(_starts(row), row.rate_period, now) if row is not None else []
         wait = 0.0
         if row is not None and row.rate_limit is not None and len(starts) >= row.rate_limit:
             # The window frees a start when its oldest surplus start leaves it.
@@ -349,9 +343,6 @@ def channel_usage(names: Iterable[str]) -> dict[str, Usage]:
     usage = {}
     for name in names:
         row = rows.get(name)
-        wait = 0.0
-        if row is not None and row.release_interval and row.last_started_at is not None:
-            next_at = row.last_started_at + timedelta(seconds=row.release_interval)
-            wait = max(0.0, (next_at - now).total_seconds())
+        wait = 0.0 if row is None else release_wait(row.last_started_at, row.release_interval, now)
         usage[name] = Usage(running.get(name, 0), 0, wait, row)
     return usage

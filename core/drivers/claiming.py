@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from core.drivers.base import ClaimedJob
+from core.models.policies import release_wait, starts_in_window
 
 #: Channels visited per claim by the round-robin, beyond the claim's limit
 #: (channels whose jobs are not due or not served are visited but yield none).
@@ -221,10 +222,9 @@ def queue_allowance(row: QueueLimit, running: int, now: datetime) -> tuple[int, 
     if row.max_concurrency is not None:
         allow = row.max_concurrency - running
     now_s = _epoch(now)
-    kept = [t for t in row.recent_starts if t > now_s - 2 * row.rate_period]
+    kept = starts_in_window(row.recent_starts, 2 * row.rate_period, now_s)
     if row.rate_limit is not None:
-        in_window = sum(1 for t in kept if t > now_s - row.rate_period)
-        allow = min(allow, row.rate_limit - in_window)
+        allow = min(allow, row.rate_limit - len(starts_in_window(kept, row.rate_period, now_s)))
     return max(int(min(allow, 1 << 30)), 0), kept
 
 
@@ -234,9 +234,8 @@ def channel_allowance(row: ChannelLimit, running: int, now: datetime) -> int:
     if row.max_concurrency is not None:
         allow = row.max_concurrency - running
     if row.release_interval is not None:
-        last = row.last_started_at
-        waited = math.inf if last is None else (now - last).total_seconds()
-        allow = min(allow, 1 if waited >= row.release_interval else 0)
+        ready = release_wait(row.last_started_at, row.release_interval, now) == 0
+        allow = min(allow, 1 if ready else 0)
     return max(int(min(allow, 1 << 30)), 0)
 
 

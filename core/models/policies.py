@@ -5,7 +5,28 @@ The claim (core.drivers) enforces every policy in the database, under a lock
 of the policy's row, so limits hold across any number of workers and hosts.
 """
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db import models
+
+
+def starts_in_window(starts: Iterable, period: float, now: float) -> list[float]:
+    """The start times (epoch seconds) within the rate window (now - period, now],
+    oldest first; also later ones, recorded by claims with a later clock."""
+    since = now - period
+    return sorted(
+        float(t)
+        for t in starts
+        if isinstance(t, int | float) and not isinstance(t, bool) and t > since
+    )
+
+
+def release_wait(last_started_at: datetime | None, interval: float | None, now: datetime) -> float:
+    """Seconds until a channel's release interval allows its next start (0: now)."""
+    if interval is None or last_started_at is None:
+        return 0.0
+    return max(0.0, interval - (now - last_started_at).total_seconds())
 
 
 class Queue(models.Model):
