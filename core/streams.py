@@ -280,10 +280,3 @@ def poll(
         commit(group, row.name, number, messages[-1].offset)
         handled += len(messages)
     return handled
-
-
-def groups(topic: str) -> list[ConsumerOffset]:
-    """Every group's committed offset in every partition of the topic."""
-    return list(
-        ConsumerOffset.objects.filter(topic=get_topic(topic)).order_by("group", "partition")
-    )

@@ -91,10 +91,6 @@ class ApiKey(models.Model):
             return None
         return key
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
     def state(self, now=None) -> str:
         """ "active", "revoked" or "expired" (a revoked key stays "revoked")."""
         if self.revoked_at is not None:
@@ -102,9 +98,6 @@ class ApiKey(models.Model):
         if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
             return "expired"
         return "active"
-
-    def is_usable(self, now=None) -> bool:
-        return self.state(now) == "active"
 
     def revoke(self) -> None:
         if self.revoked_at is None:
