@@ -54,7 +54,7 @@ test: $(STAMP)
 
 # Retake the README's dashboard screenshots (docs/screenshots/) with the browser tests.
 screenshots: $(STAMP)
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_dashboard_browser.py -k screenshot
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_dashboard.py -k screenshot
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,15 +1,19 @@
-"""App configuration."""
+"""App configuration: the app's label is ``queueadmin`` (tables ``queueadmin_*``,
+permissions ``queueadmin.*``), whatever the package is called."""
 
 from django.apps import AppConfig
+from django.db.models.signals import pre_migrate
 
 
-class CoreConfig(AppConfig):
-    """The queueadmin app."""
+class QueueAdminConfig(AppConfig):
+    """The queueadmin app: the job queue, its worker, its dashboard and its API."""
 
     name = "core"
+    label = "queueadmin"
     verbose_name = "Job queue"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Lets workers resolve ``task:<path>`` jobs enqueued through django.tasks.
-        from core import backend  # noqa: F401
+        from core import backend, legacy  # noqa: F401  backend: resolves ``task:<path>`` jobs
+
+        pre_migrate.connect(legacy.refuse_legacy_tables, sender=self, dispatch_uid="queueadmin")

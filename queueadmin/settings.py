@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "core",
+    # The demo of `make run` (demo handlers, workload, example pages); not for your project.
+    "core.demo",
 ]
 
 MIDDLEWARE = [
@@ -151,7 +153,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "core": {"handlers": ["console"], "level": os.environ.get("QUEUEADMIN_LOG_LEVEL", "INFO")},
+        "queueadmin": {
+            "handlers": ["console"],
+            "level": os.environ.get("QUEUEADMIN_LOG_LEVEL", "INFO"),
+        },
     },
 }
 

@@ -6,6 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("core.api.urls")),
-    path("examples/", include("core.examples.urls")),
+    path("examples/", include("core.demo.urls")),  # the demo's example pages
     path("", include("core.dashboard.urls")),
 ]

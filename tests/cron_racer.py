@@ -1,7 +1,7 @@
 """A process that enqueues due cron schedules at the fake time the test writes to a file.
 
 Run as ``python -m tests.cron_racer CLOCK_FILE STOP_FILE`` with DATABASE_URL set:
-it calls ``core.cron.enqueue_due(now=<clock>)`` in a tight loop until STOP_FILE exists.
+it calls ``core.scheduling.cron.enqueue_due(now=<clock>)`` in a tight loop until STOP_FILE exists.
 """
 
 import os
@@ -16,7 +16,7 @@ def main(clock: str, stop: str) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "queueadmin.settings")
     django.setup()
-    from core import cron
+    from core.scheduling import cron
 
     while not os.path.exists(stop):
         text = Path(clock).read_text().strip()

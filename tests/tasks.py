@@ -1,4 +1,4 @@
-"""django.tasks functions used by tests/test_backend.py."""
+"""django.tasks functions used by tests/jobs/test_tasks.py."""
 
 from django.tasks import task
 

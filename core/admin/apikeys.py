@@ -28,7 +28,7 @@ from core.api.auth import (
 from core.models import ApiKey
 
 #: The audit trail of key creation and revocation (shared with the dashboard).
-logger = logging.getLogger("core.api")
+logger = logging.getLogger("queueadmin.api")
 
 #: Shown with every new secret.
 ONCE = "Copy it now, it will not be shown again."
@@ -249,16 +249,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 ONCE,
             ),
         )
-        api_url = request.build_absolute_uri(reverse("api:jobs"))
+        api_url = request.build_absolute_uri(reverse("queueadmin_api:jobs"))
         links = format_html(
             '<a href="{}">Back to API keys</a>',
-            reverse("admin:core_apikey_changelist"),
+            reverse("admin:queueadmin_apikey_changelist"),
         )
         if self.has_view_or_change_permission(request, obj):
             links = format_html(
                 '{} · <a href="{}">View this key</a>',
                 links,
-                reverse("admin:core_apikey_change", args=[obj.pk]),
+                reverse("admin:queueadmin_apikey_change", args=[obj.pk]),
             )
         content = format_html(
             "<p>Send it as a bearer token, for example:</p>"

@@ -6,16 +6,16 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core import cron
 from core.admin.display import pretty_json
 from core.exceptions import QueueError, ScheduleNotFound
 from core.models import CronSchedule, CronStatus
+from core.scheduling import cron
 
 
 @admin.register(CronSchedule)
 class CronScheduleAdmin(admin.ModelAdmin):
     """Cron schedules, read-only: they are created and edited on the dashboard's Cron page
-    (validated by core.cron); pause, resume and run now go through core.cron too."""
+    (validated by core.scheduling.cron); pause, resume and run now go through it too."""
 
     list_display = (
         "name",
@@ -62,7 +62,7 @@ class CronScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description="dashboard")
     def dashboard_link(self, schedule: CronSchedule) -> str:
-        url = reverse("dashboard:cron-edit", args=[schedule.pk])
+        url = reverse("queueadmin:cron-edit", args=[schedule.pk])
         return format_html('<a href="{}">Edit on the dashboard</a>', url)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
@@ -75,14 +75,15 @@ class CronScheduleAdmin(admin.ModelAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Pause, resume and run now need the change permission on schedules."""
-        return request.user.has_perm("core.change_cronschedule")
+        return request.user.has_perm("queueadmin.change_cronschedule")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Through core.cron (the dashboard's form): it validates and computes the next run.
+        # Through core.scheduling.cron (like the dashboard's form): it validates and
+        # computes the next run.
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: CronSchedule | None = None) -> bool:
-        # Edits go through core.cron.edit_cron, which recomputes the next run.
+        # Edits go through core.scheduling.cron.edit_cron, which recomputes the next run.
         return False
 
     def _each(self, request, queryset, action, verb: str, skip_status: str | None = None):

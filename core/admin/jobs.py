@@ -178,7 +178,7 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Retry and cancel need the change permission on jobs."""
-        return request.user.has_perm("core.change_job")
+        return request.user.has_perm("queueadmin.change_job")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Jobs are enqueued through the queue API, which validates them.

@@ -1,4 +1,4 @@
-"""Admin for queue and channel policies: every change goes through core.policies, which
+"""Admin for queue and channel policies: every change goes through core.scheduling.policies, which
 validates it, logs it with the user, and never overwrites what the claim keeps."""
 
 import logging
@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core import policies
 from core.exceptions import InvalidPolicyError
 from core.models import ChannelPolicy, Queue
+from core.scheduling import policies
 
-logger = logging.getLogger("core.queue")
+logger = logging.getLogger("queueadmin.queue")
 
 
 def _message(exc: InvalidPolicyError) -> str:
@@ -35,7 +35,7 @@ def _actor(request: HttpRequest) -> str:
 
 
 class QueueForm(forms.ModelForm):
-    """A queue's policy, checked by the same validators as ``core.policies``."""
+    """A queue's policy, checked by the same validators as ``core.scheduling.policies``."""
 
     class Meta:
         model = Queue
@@ -64,7 +64,7 @@ class QueueForm(forms.ModelForm):
 
 
 class ChannelPolicyForm(forms.ModelForm):
-    """A channel's policy, checked by the same validators as ``core.policies``."""
+    """A channel's policy, checked by the same validators as ``core.scheduling.policies``."""
 
     class Meta:
         model = ChannelPolicy
@@ -96,7 +96,8 @@ class ChannelPolicyForm(forms.ModelForm):
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    """Queue policies: pause, concurrency and rate limits; saved through core.policies."""
+    """Queue policies: pause, concurrency and rate limits; saved through
+    core.scheduling.policies."""
 
     form = QueueForm
     list_display = ("name", "paused", "max_concurrency", "rate", "updated_at")
@@ -145,7 +146,7 @@ class QueueAdmin(admin.ModelAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Pausing and resuming need the change permission on queues."""
-        return request.user.has_perm("core.change_queue")
+        return request.user.has_perm("queueadmin.change_queue")
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Queue], paused: bool) -> None:
         action = policies.pause_queue if paused else policies.resume_queue
@@ -172,7 +173,8 @@ class QueueAdmin(admin.ModelAdmin):
 
 @admin.register(ChannelPolicy)
 class ChannelPolicyAdmin(admin.ModelAdmin):
-    """Channel policies: concurrency and release interval; saved through core.policies."""
+    """Channel policies: concurrency and release interval; saved through
+    core.scheduling.policies."""
 
     form = ChannelPolicyForm
     list_display = ("name", "max_concurrency", "release_interval", "last_started_at")

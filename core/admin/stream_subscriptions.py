@@ -1,4 +1,4 @@
-"""Admin for push subscriptions: settings checked by core.streams_push (the same
+"""Admin for push subscriptions: settings checked by core.streams.subscriptions (the same
 checks as ``add_subscription``), delivery state read-only, activate/deactivate."""
 
 import logging
@@ -11,17 +11,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from core import streams_push
 from core.admin.display import pretty_json
 from core.admin.streams import actor
 from core.exceptions import InvalidStreamError, TopicNotFound
 from core.models import Subscription
+from core.streams import subscriptions
 
-logger = logging.getLogger("core.streams")
+logger = logging.getLogger("queueadmin.streams")
 
 
 def field_error(exc: InvalidStreamError | TopicNotFound) -> tuple[str, str]:
-    """The field a core.streams_push error names, and its message for that field:
+    """The field a core.streams.subscriptions error names, and its message for that field:
     ``"batch_size: must be from 1 to 10000, got 0"`` → ("batch_size", "Must be …")."""
     if isinstance(exc, TopicNotFound):
         field, text = "topic", str(exc)
@@ -33,7 +33,7 @@ def field_error(exc: InvalidStreamError | TopicNotFound) -> tuple[str, str]:
 class SubscriptionForm(forms.ModelForm):
     """A push subscription's settings; the delivery state is the worker's."""
 
-    # Plain text: core.streams_push checks the URL. (The model's URLField would
+    # Plain text: core.streams.subscriptions checks the URL. (The model's URLField would
     # refuse hosts the API accepts, such as http://receiver:8080/, and quietly
     # add https:// to a URL typed without a scheme.)
     endpoint = forms.CharField(max_length=2000, help_text="An http:// or https:// URL.")
@@ -53,14 +53,14 @@ class SubscriptionForm(forms.ModelForm):
         )
 
     def clean(self) -> dict:
-        """Check the settings with ``core.streams_push.clean_subscription``; its
+        """Check the settings with ``core.streams.subscriptions.clean_subscription``; its
         error goes on the field it names."""
         data = super().clean()
         if self.errors:  # a value the form could not read: that is fixed first
             return data
         topic = data.get("topic")
         try:
-            values = streams_push.clean_subscription(
+            values = subscriptions.clean_subscription(
                 data.get("name"),
                 topic.name if topic is not None else None,
                 data.get("group"),
@@ -141,7 +141,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Activating and deactivating need the change permission on subscriptions."""
-        return request.user.has_perm("core.change_subscription")
+        return request.user.has_perm("queueadmin.change_subscription")
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet, active: bool) -> None:
         names = list(queryset.exclude(active=active).values_list("name", flat=True))

@@ -18,7 +18,7 @@ from core.admin.display import pretty_json
 from core.exceptions import InvalidStreamError, TopicNotFound
 from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
 
-logger = logging.getLogger("core.streams")
+logger = logging.getLogger("queueadmin.streams")
 
 
 def actor(request: HttpRequest) -> str:

@@ -6,15 +6,15 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core import tokens
 from core.admin.display import pretty_json
+from core.durable import tokens
 from core.exceptions import TokenNotFound
 from core.models import WaitToken
 
 
 @admin.register(WaitToken)
 class WaitTokenAdmin(admin.ModelAdmin):
-    """Wait tokens, read-only; complete or expire them through core.tokens so jobs wake."""
+    """Wait tokens, read-only; complete or expire them through core.durable.tokens so jobs wake."""
 
     list_display = (
         "id",
@@ -55,7 +55,7 @@ class WaitTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description="job", ordering="job_id")
     def job_link(self, token: WaitToken) -> str:
-        url = reverse("admin:core_job_change", args=[token.job_id])
+        url = reverse("admin:queueadmin_job_change", args=[token.job_id])
         return format_html('<a href="{}">#{} {}</a>', url, token.job_id, token.job.job_type)
 
     @admin.display(description="output")
@@ -64,14 +64,14 @@ class WaitTokenAdmin(admin.ModelAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Completing and expiring need the change permission on tokens."""
-        return request.user.has_perm("core.change_waittoken")
+        return request.user.has_perm("queueadmin.change_waittoken")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Tokens are created by their jobs (ctx.create_token) or core.tokens.
+        # Tokens are created by their jobs (ctx.create_token) or core.durable.tokens.
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: WaitToken | None = None) -> bool:
-        # Only through core.tokens: a completion must wake the job.
+        # Only through core.durable.tokens: a completion must wake the job.
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: WaitToken | None = None) -> bool:

@@ -19,7 +19,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="queueadmin"'}
 #: enqueue, retry/cancel, complete tokens. Only a user holding all of them may
 #: create a read-write key (or make a key read-write), so a key never does more
 #: than its creator may. Superusers hold them all.
-WRITE_PERMISSIONS = ("core.add_job", "core.change_job", "core.change_waittoken")
+WRITE_PERMISSIONS = ("queueadmin.add_job", "queueadmin.change_job", "queueadmin.change_waittoken")
 
 
 def and_words(words: list[str] | tuple[str, ...]) -> str:

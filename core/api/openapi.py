@@ -3,8 +3,8 @@
 from typing import Any
 
 from core.api.params import MAX_ID, MAX_PAGE_SIZE, PAGE_SIZE
-from core.dashboard.forms import SINCE
-from core.drivers.base import TAG_MODES
+from core.drivers.rows import TAG_MODES
+from core.insights.filters import SINCE
 from core.models import JobStatus, RetryBackoff, TokenStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$"
@@ -262,7 +262,9 @@ def _paths() -> dict[str, Any]:
             },
             "post": {
                 "operationId": "enqueueJob",
-                "summary": "Enqueue a job (a read-write API key, or staff with core.add_job).",
+                "summary": (
+                    "Enqueue a job (a read-write API key, or staff with queueadmin.add_job)."
+                ),
                 "security": _AUTH,
                 "requestBody": {
                     "required": True,

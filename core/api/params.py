@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.api.responses import ApiError
-from core.dashboard.forms import JobFilterForm
-from core.jobspec import storable
+from core.insights.filters import JobFilterForm
+from core.validation import storable
 
 #: Largest id a job can have (a signed 64-bit integer).
 MAX_ID = 2**63 - 1

@@ -15,8 +15,8 @@ from operator import or_
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from core.dashboard.counts import Count, queue_status_counts
-from core.dashboard.metrics import SAMPLE, timings
+from core.insights.counts import Count, queue_status_counts
+from core.insights.metrics import SAMPLE, timings
 from core.models import Job, JobStatus, Worker
 
 #: Queues looked up per query for their oldest due job.
@@ -54,7 +54,7 @@ def family(name: str, kind: str, help_text: str, samples: list[Sample]) -> str:
 def oldest_due(queues: list[str], now: datetime) -> dict[str, datetime]:
     """run_at of each queue's oldest (lowest id) due pending job, for queues that have one.
 
-    Like core.dashboard.metrics.oldest_due, by id rather than by run_at, so
+    Like core.insights.metrics.oldest_due, by id rather than by run_at, so
     that no query sorts a queue's pending jobs: each queue is one LIMIT 1
     subquery, a hundred of them per statement.
     """

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.exceptions import InvalidJobError, JobNotFound, JobStateError, TokenNotFound
 
-logger = logging.getLogger("core.api")
+logger = logging.getLogger("queueadmin.api")
 
 View = Callable[..., HttpResponse]
 

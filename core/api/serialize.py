@@ -4,7 +4,6 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from core.api.status import status_path
 from core.models import Job, JobStatus, WaitToken
 
 #: Job columns returned as they are.
@@ -37,7 +36,7 @@ JOB_FIELDS = (
 def job_json(job: Job, request: HttpRequest, *, detail: bool = False) -> dict[str, Any]:
     """A job as the API shows it; ``detail`` adds every attempt's error with its traceback."""
     data = {name: getattr(job, name) for name in JOB_FIELDS}
-    data["status_url"] = request.build_absolute_uri(status_path(job.pk))
+    data["status_url"] = request.build_absolute_uri(job.status_url)
     last = job.errors[-1] if job.errors else None
     data["last_error"] = None if last is None else {k: last.get(k) for k in ("type", "message")}
     if detail:

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from core.api.views import jobs, meta, status, tokens
 
-app_name = "api"
+app_name = "queueadmin_api"
 
 urlpatterns = [
     path("jobs", jobs.jobs, name="jobs"),

@@ -13,7 +13,7 @@ View = Callable[..., HttpResponse]
 
 
 def staff_page(permission: str) -> Callable[[View], View]:
-    """A page for logged-in staff holding ``permission`` (e.g. ``core.view_job``).
+    """A page for logged-in staff holding ``permission`` (e.g. ``queueadmin.view_job``).
 
     Anonymous and non-staff users are sent to the login page; staff without
     the permission get 403.

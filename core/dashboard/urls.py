@@ -17,7 +17,7 @@ from core.dashboard.views import (
     workers,
 )
 
-app_name = "dashboard"
+app_name = "queueadmin"
 
 urlpatterns = [
     path("", overview.overview, name="overview"),

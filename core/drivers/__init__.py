@@ -1,4 +1,11 @@
-"""Database drivers: the one place that knows the vendor and holds raw SQL."""
+"""Database drivers: the one place that knows the vendor and holds raw SQL.
+
+``base`` says what every driver provides, ``rows`` the shapes they exchange with
+the worker, ``claim`` the claim's phases (shared; the vendors give the SQL),
+``tables`` the table names from the models, and one package per database
+(``postgres``, ``sqlite``). Imports only the models, ``conf`` and ``exceptions``;
+everything above reaches the database through ``get_driver()`` or the ORM.
+"""
 
 from django.db import connections
 

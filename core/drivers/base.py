@@ -1,122 +1,16 @@
-"""What every database driver provides, and the rows it hands the worker."""
+"""What every database driver provides (``Driver``), and the claim it shares."""
 
-import json
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.models import Q
 
+from core.drivers import claim as claiming
+from core.drivers.rows import TAG_MODES, ClaimedJob, Outcome
+
 T = TypeVar("T")
-
-#: How a tag filter matches a job's tags.
-TAG_MODES = ("exact", "all", "any", "none")
-#: Channel the PostgreSQL driver NOTIFYs on enqueue.
-NOTIFY_CHANNEL = "queueadmin_jobs"
-
-
-@dataclass(slots=True)
-class ClaimedJob:
-    """A job as claimed for one attempt: just what running it needs."""
-
-    id: int
-    job_type: str
-    queue: str
-    payload: Any
-    attempts: int
-    max_attempts: int
-    retry_delay: float
-    retry_backoff: str
-    retry_delay_max: float
-    timeout: float | None
-    force_kill_on_timeout: bool
-    dead_letter_job_type: str | None
-
-
-@dataclass(slots=True)
-class Outcome:
-    """The result of one attempt, to be written in a batch.
-
-    status is completed, failed (for good) or pending (a retry after ``delay``
-    seconds); ``event`` is the JobEvent type to record with ``meta``.
-    """
-
-    job_id: int
-    status: str
-    event: str
-    output: Any = None
-    error: dict[str, Any] | None = None
-    delay: float = 0.0
-    meta: dict[str, Any] = field(default_factory=dict)
-    #: enqueue_many spec of the dead-letter job to add if this failure is written.
-    dead_letter: dict[str, Any] | None = None
-
-
-#: Columns ``enqueue`` writes, in the order the insert statements read them.
-INSERT_FIELDS = (
-    "job_type",
-    "queue",
-    "channel",
-    "payload",
-    "priority",
-    "run_at",
-    "max_attempts",
-    "retry_delay",
-    "retry_backoff",
-    "retry_delay_max",
-    "timeout",
-    "force_kill_on_timeout",
-    "tags",
-    "idempotency_key",
-    "depends_on",
-    "dead_letter_job_type",
-)
-
-CLAIM_COLUMNS = (
-    "id, job_type, queue, payload, attempts, max_attempts, retry_delay, retry_backoff, "
-    "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type"
-)
-
-
-def match_inserted(rows: list[dict[str, Any]], returned: list[tuple]) -> list[tuple | None]:
-    """Align RETURNING rows (id, idempotency_key, run_at, created_at) with the input.
-
-    Ids grow in insert order, so sorted ids follow the inserted rows in input
-    order; rows whose key is missing from the result hit an existing key.
-    """
-    returned = sorted(returned, key=lambda r: r[0])
-    inserted_keys = {r[1] for r in returned if r[1] is not None}
-    it = iter(returned)
-    out: list[tuple | None] = []
-    for row in rows:
-        key = row["idempotency_key"]
-        if key is not None and key not in inserted_keys:
-            out.append(None)
-        else:
-            job_id, _, run_at, created_at = next(it)
-            out.append((job_id, run_at, created_at))
-    return out
-
-
-def claimed_from_row(row: tuple) -> ClaimedJob:
-    """Build a ClaimedJob from a row of CLAIM_COLUMNS (JSON arrives as text)."""
-    payload = row[3]
-    return ClaimedJob(
-        id=row[0],
-        job_type=row[1],
-        queue=row[2],
-        payload=json.loads(payload) if isinstance(payload, str) else payload,
-        attempts=row[4],
-        max_attempts=row[5],
-        retry_delay=row[6],
-        retry_backoff=row[7],
-        retry_delay_max=row[8],
-        timeout=row[9],
-        force_kill_on_timeout=bool(row[10]),
-        dead_letter_job_type=row[11],
-    )
 
 
 class Driver:
@@ -133,10 +27,8 @@ class Driver:
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
-        from core.drivers.claiming import RoundRobin
-
         #: Where this process's claims are in the channel rotation.
-        self.rotation = RoundRobin()
+        self.rotation = claiming.RoundRobin()
 
     @property
     def connection(self):
@@ -172,7 +64,7 @@ class Driver:
     # -- enqueue ------------------------------------------------------------------
 
     def insert_jobs(self, rows: list[dict[str, Any]]) -> list[tuple | None]:
-        """Insert pending jobs (dicts of jobspec.INSERT_FIELDS) with their ``added``
+        """Insert pending jobs (dicts of ``rows.INSERT_FIELDS``) with their ``added``
         events, and wake the workers of their queues.
 
         Returns, per row in order, (id, run_at, created_at), or None where the
@@ -196,11 +88,9 @@ class Driver:
         Counts the attempt, sets the lease and writes the ``processing``
         events. ``queues``/``job_types`` None means any. Paused queues are
         skipped, queue and channel limits kept, and channels served
-        round-robin (core.drivers.claiming); without any of those it is one
+        round-robin (core.drivers.claim); without any of those it is one
         statement, in run order.
         """
-        from core.drivers import claiming
-
         return claiming.claim(self, self.rotation, worker_id, queues, job_types, limit, lease)
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
@@ -238,6 +128,13 @@ class Driver:
         """Give unfinished jobs back at shutdown: pending again, the attempt not counted."""
         raise NotImplementedError
 
+    def reserve_offsets(self, topic: str, partition: int, count: int) -> int:
+        """Move a partition's next offset on by ``count`` in the caller's transaction and
+        return the first of the reserved offsets. The partition's row stays locked
+        until the commit, so publishers to one partition take turns and offsets stay
+        dense and in order."""
+        raise NotImplementedError
+
     def listen(self):
         """A Listener (wait(timeout) -> bool, close()) for wake-ups, or None."""
         return None
@@ -254,7 +151,7 @@ class Driver:
         return query()
 
     def frequent_values(self, column: str) -> dict[str, float]:
-        """The most common values of a ``core_job`` column and the share of rows
+        """The most common values of a column of the job table and the share of rows
         holding each, from planner statistics (empty without them)."""
         return {}
 
@@ -282,19 +179,3 @@ class Driver:
         transaction, making it as fast as it safely can (PostgreSQL lifts the table's
         foreign keys and re-adds them, checking every row, on the way out)."""
         return nullcontext()
-
-
-#: Move a partition's next offset on by n; returns the new next offset. One
-#: statement on both databases; the row stays locked until the commit, so
-#: publishers to one partition take turns and offsets stay dense and ordered.
-RESERVE_OFFSETS = """
-UPDATE core_partition SET next_offset = next_offset + %s
- WHERE topic_id = %s AND number = %s
-RETURNING next_offset
-"""
-
-
-def reserve_offsets(cursor, topic: str, partition: int, count: int) -> int:
-    """The first of ``count`` offsets reserved in ``topic``'s ``partition``."""
-    cursor.execute(RESERVE_OFFSETS, [count, topic, partition])
-    return cursor.fetchone()[0] - count

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core import conf
+from core.maintenance import locks
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,6 @@ class TaskRun:
 
     def keep_lock(self) -> None:
         """Renew the task's lock when a third of it has gone by (call between chunks)."""
-        from core.maintenance import locks
-
         seconds = conf.get("MAINTENANCE_LOCK_SECONDS")
         if time.monotonic() - self._renewed >= seconds / 3:
             locks.extend(self.name, self.worker_id)

@@ -1,7 +1,7 @@
 """Cron: enqueue the jobs of schedules whose fire time has come."""
 
-from core import cron
 from core.maintenance.base import Result, Task, TaskRun, done, plural
+from core.scheduling import cron
 
 
 def run(run: TaskRun) -> Result:

@@ -1,6 +1,6 @@
 """Expire tokens: wait tokens past their timeout time out, and their jobs wake."""
 
-from core import tokens
+from core.durable import tokens
 from core.maintenance.base import Result, Task, TaskRun, done, plural
 
 

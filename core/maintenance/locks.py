@@ -12,7 +12,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import conf
-from core.maintenance.base import Result
 from core.models import MaintenanceTask
 
 
@@ -64,10 +63,11 @@ def extend(name: str, worker_id: str) -> None:
     )
 
 
-def release(name: str, worker_id: str, started: datetime, result: Result) -> None:
-    """Record the run (its start counts for the interval) and free the task."""
+def release(name: str, worker_id: str, started: datetime, result: dict) -> None:
+    """Record the run (its start counts for the interval) and its result (as JSON),
+    and free the task."""
     MaintenanceTask.objects.filter(name=name, locked_by=worker_id).update(
-        last_run_at=started, last_result=result.as_json(), locked_by=None, locked_until=None
+        last_run_at=started, last_result=result, locked_by=None, locked_until=None
     )
 
 

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from core import conf, dependencies
+from core import conf
+from core.jobs import dependencies
 from core.maintenance.base import Result, Task, TaskRun, done, plural
 from core.models import Job, JobEvent, JobStatus, WaitToken
 

@@ -5,7 +5,7 @@ import logging
 from core.drivers import get_driver
 from core.maintenance.base import Result, Task, TaskRun, done, plural
 
-logger = logging.getLogger("core.maintenance")
+logger = logging.getLogger("queueadmin.maintenance")
 
 
 def run(run: TaskRun) -> Result:

@@ -22,7 +22,7 @@ from core.maintenance import (
 )
 from core.maintenance.base import Result, Task, TaskRun
 
-logger = logging.getLogger("core.maintenance")
+logger = logging.getLogger("queueadmin.maintenance")
 
 #: Every task, by name, in the order a worker runs them.
 TASKS: dict[str, Task] = {
@@ -107,7 +107,7 @@ def _run(task: Task, worker_id: str, now: datetime, limit: float | None) -> Resu
         logger.exception("maintenance task=%s worker=%s failed", task.name, worker_id)
         result = Result(ok=False, summary=f"failed: {type(exc).__name__}: {exc}")
     result = replace(result, seconds=time.monotonic() - started)
-    locks.release(task.name, worker_id, now, result)
+    locks.release(task.name, worker_id, now, result.as_json())
     if result.changed:
         logger.info("maintenance task=%s worker=%s %s", task.name, worker_id, result)
     else:

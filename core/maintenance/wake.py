@@ -1,6 +1,7 @@
 """Wake: sleeping jobs whose time came, and jobs held for dependencies that settled."""
 
-from core import dependencies, waits
+from core.durable import waits
+from core.jobs import dependencies
 from core.maintenance.base import Result, Task, TaskRun, done, plural
 
 

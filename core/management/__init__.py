@@ -1,0 +1,1 @@
+"""The app's management commands (thin: parse the options, call one function)."""

@@ -1,4 +1,5 @@
-"""queueadmin's tables, one module per concern."""
+"""queueadmin's tables (``queueadmin_*``), one module per concern. Imports only
+``conf`` and Django: the bottom of the app."""
 
 from core.models.apikeys import ApiKey
 from core.models.jobs import EventType, Job, JobEvent, JobStatus, RetryBackoff

@@ -1,7 +1,14 @@
 """The Job table and its event history."""
 
+import json
+import time
+from typing import Any
+
+from django.core import signing
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 
 class JobStatus(models.TextChoices):
@@ -139,7 +146,7 @@ class Job(models.Model):
             ),
             # Sleeping jobs, by the time they wake.
             models.Index(fields=["wait_until"], name="job_wait_idx", condition=Q(status="waiting")),
-            # Jobs held for their dependencies (core.dependencies.HELD).
+            # Jobs held for their dependencies (core.demo.handlers.dependencies.HELD).
             models.Index(
                 fields=["id"],
                 name="job_held_idx",
@@ -192,15 +199,53 @@ class Job(models.Model):
         Give it to the page of the user the job works for; ``/api/status/<ref>``
         returns ``{status, progress, output, error, updated_at, finished}``.
         """
-        from core.api.status import status_path
+        return reverse("queueadmin_api:status", args=[status_ref(self.pk)])
 
-        return status_path(self.pk)
+    def wait(self, timeout: float | None = None, *, interval: float = 0.01) -> "Job":
+        """Block until this job is completed, failed or cancelled; return it refreshed.
 
-    def wait(self, timeout: float | None = None) -> "Job":
-        """Block until this job is finished and return it refreshed (see core.queue.wait)."""
-        from core.queue import wait
+        Raises TimeoutError after ``timeout`` seconds (None waits forever). Polls,
+        starting at ``interval`` seconds and backing off to a quarter second.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = Job.objects.get(pk=self.pk)
+            if job.is_finished:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"job {self.pk} is still {job.status} after {timeout:g}s")
+            left = interval if deadline is None else max(deadline - time.monotonic(), 0)
+            time.sleep(min(interval, left))
+            interval = min(interval * 1.5, 0.25)
 
-        return wait(self.pk, timeout)
+
+#: Salt of the signed status references (``Job.status_url``).
+STATUS_SALT = "queueadmin.api.status"
+
+
+def _status_signer() -> signing.Signer:
+    return signing.Signer(salt=STATUS_SALT, algorithm="sha256")
+
+
+def status_ref(job_id: int) -> str:
+    """The signed reference of a job's status URL (its id and an HMAC of it)."""
+    return _status_signer().sign(str(job_id))
+
+
+def job_id_of(ref: str) -> int | None:
+    """The job id a status reference was signed for, or None if we did not sign it."""
+    try:
+        value = _status_signer().unsign(ref)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def event_metadata(actor: Any = None, **details: Any) -> dict[str, Any]:
+    """JobEvent metadata as JSON (datetimes as ISO strings), with the acting user if any."""
+    if actor is not None:
+        details["actor"] = str(actor)
+    return json.loads(json.dumps(details, cls=DjangoJSONEncoder))
 
 
 class JobEvent(models.Model):

@@ -28,7 +28,7 @@ class CronSchedule(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_enqueued_at = models.DateTimeField(null=True, blank=True)
     last_job = models.ForeignKey(
-        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "queueadmin.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     #: Fire times skipped because the previous job was unfinished.
     skipped = models.PositiveIntegerField(default=0)

@@ -23,7 +23,7 @@ class WaitToken(models.Model):
     """A token a job waits for; completing it wakes the job with its data."""
 
     id = models.CharField(primary_key=True, max_length=64, default=new_token_id, editable=False)
-    job = models.ForeignKey("core.Job", on_delete=models.CASCADE, related_name="tokens")
+    job = models.ForeignKey("queueadmin.Job", on_delete=models.CASCADE, related_name="tokens")
     status = models.CharField(max_length=20, choices=TokenStatus, default=TokenStatus.WAITING)
     #: The data given when the token was completed.
     output = models.JSONField(null=True, blank=True)

@@ -13,9 +13,9 @@ def child_main(conn, job_fields: dict, worker_id: str, db_name, abort_event) -> 
     django.setup()
     settings.DATABASES["default"]["NAME"] = db_name  # the parent's (a test database, say)
 
-    from core.context import JobContext
-    from core.drivers.base import ClaimedJob
-    from core.handlers import autodiscover
+    from core.drivers.rows import ClaimedJob
+    from core.durable.context import JobContext
+    from core.durable.registry import autodiscover
     from core.worker.executor import run_in_thread
 
     autodiscover()

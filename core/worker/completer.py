@@ -7,11 +7,12 @@ import time
 
 from django.db import close_old_connections, connections, transaction
 
-from core import dependencies
 from core.drivers import Driver
-from core.drivers.base import Outcome
+from core.drivers.rows import Outcome
+from core.jobs import dependencies
+from core.jobs.enqueue import enqueue_many
 
-logger = logging.getLogger("core.worker")
+logger = logging.getLogger("queueadmin.worker")
 
 
 #: Seconds between two checks for jobs held by dependencies (while there are
@@ -126,8 +127,6 @@ class Completer(threading.Thread):
             return
         dead = [o for o in batch if o.dead_letter is not None]
         if dead:
-            from core.queue import enqueue_many
-
             with transaction.atomic(using=self.driver.using):
                 done = set(self.driver.finish(self.worker_id, batch))
                 specs = [o.dead_letter for o in dead if o.job_id in done]

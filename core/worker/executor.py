@@ -8,13 +8,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from core.context import JobContext
-from core.drivers.base import ClaimedJob, Outcome
-from core.handlers import get_handler
-from core.waits import Suspend, park
+from core.drivers.rows import ClaimedJob, Outcome
+from core.durable.context import JobContext
+from core.durable.registry import get_handler
+from core.durable.waits import Suspend, park
 from core.worker.retry import retry_delay
 
-logger = logging.getLogger("core.worker")
+logger = logging.getLogger("queueadmin.worker")
 
 #: Failure reasons recorded with each error.
 HANDLER_ERROR, TIMEOUT, NO_HANDLER = "handler_error", "timeout", "no_handler"

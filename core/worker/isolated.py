@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import connections
 
-from core.drivers.base import ClaimedJob, Outcome
+from core.drivers.rows import ClaimedJob, Outcome
 from core.worker import executor
 from core.worker.child import child_main
 

@@ -14,18 +14,18 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from core import conf, maintenance
-from core.context import JobContext
 from core.drivers import Driver, get_driver
-from core.drivers.base import ClaimedJob, Outcome
-from core.handlers import autodiscover
+from core.drivers.rows import ClaimedJob, Outcome
+from core.durable.context import JobContext
+from core.durable.registry import autodiscover
 from core.models import Worker as WorkerRow
-from core.streams_push import Pusher
+from core.streams.pusher import Pusher
 from core.worker import executor, isolated
 from core.worker.completer import Completer
 
-logger = logging.getLogger("core.worker")
+logger = logging.getLogger("queueadmin.worker")
 #: One line per job at INFO (silenced by runworker -v 0).
-job_logger = logging.getLogger("core.worker.jobs")
+job_logger = logging.getLogger("queueadmin.worker.jobs")
 
 
 @dataclass

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import deque
 
-logger = logging.getLogger("core.worker")
+logger = logging.getLogger("queueadmin.worker")
 
 
 class TooManyDeaths(RuntimeError):

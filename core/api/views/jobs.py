@@ -7,15 +7,15 @@ from core.api import params
 from core.api.auth import authenticate
 from core.api.responses import ApiError, api_view, json_response
 from core.api.serialize import job_json
-from core.filters import filter_jobs
-from core.jobspec import ENQUEUE_OPTIONS
+from core.jobs.filters import filter_jobs
+from core.jobs.spec import ENQUEUE_OPTIONS
 
 #: Fields of POST /api/jobs.
 ENQUEUE_FIELDS = ("job_type", "payload", *sorted(ENQUEUE_OPTIONS))
 
 
 def _list(request: HttpRequest) -> HttpResponse:
-    authenticate(request, "core.view_job")
+    authenticate(request, "queueadmin.view_job")
     form, limit, cursor = params.list_query(request)
     jobs = filter_jobs(**form.filters())
     search = form.search()
@@ -35,7 +35,7 @@ def _list(request: HttpRequest) -> HttpResponse:
 
 
 def _enqueue(request: HttpRequest) -> HttpResponse:
-    authenticate(request, "core.add_job", write=True)
+    authenticate(request, "queueadmin.add_job", write=True)
     body = params.json_body(request, required=True)
     unknown = sorted(set(body) - set(ENQUEUE_FIELDS))
     if unknown:
@@ -62,13 +62,13 @@ def jobs(request: HttpRequest) -> HttpResponse:
 
 @api_view(["GET"])
 def job(request: HttpRequest, pk: int) -> HttpResponse:
-    authenticate(request, "core.view_job")
+    authenticate(request, "queueadmin.view_job")
     return json_response(job_json(queue.get_job(params.job_id(pk)), request, detail=True))
 
 
 @api_view(["POST"])
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
-    caller = authenticate(request, "core.change_job", write=True)
+    caller = authenticate(request, "queueadmin.change_job", write=True)
     params.json_body(request, required=False)
     job = queue.retry_job(params.job_id(pk), actor=caller.actor)
     return json_response(job_json(job, request, detail=True))
@@ -76,7 +76,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @api_view(["POST"])
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    caller = authenticate(request, "core.change_job", write=True)
+    caller = authenticate(request, "queueadmin.change_job", write=True)
     params.json_body(request, required=False)
     job = queue.cancel_job(params.job_id(pk), actor=caller.actor)
     return json_response(job_json(job, request, detail=True))

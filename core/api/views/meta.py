@@ -10,7 +10,7 @@ from core.api.responses import ApiError, api_view, json_response
 @api_view(["GET"])
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text exposition format (version 0.0.4)."""
-    authenticate(request, "core.view_job")
+    authenticate(request, "queueadmin.view_job")
     return HttpResponse(
         prometheus.render(), content_type="text/plain; version=0.0.4; charset=utf-8"
     )

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 
 from core.api.responses import ApiError, View, api_view, json_response
 from core.api.serialize import status_json
-from core.api.status import job_id_of
 from core.models import Job
+from core.models.jobs import job_id_of
 
 #: Only the fields the status shows are read.
 _FIELDS = ("id", "status", "progress", "output", "errors", "updated_at")

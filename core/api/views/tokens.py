@@ -2,17 +2,17 @@
 
 from django.http import HttpRequest, HttpResponse
 
-from core import tokens
 from core.api import params
 from core.api.auth import authenticate
 from core.api.responses import ApiError, api_view, json_response
 from core.api.serialize import token_json
+from core.durable import tokens
 
 
 @api_view(["POST"])
 def complete(request: HttpRequest, token_id: str) -> HttpResponse:
     """Complete a waiting token with ``{"output": …}`` (optional); its job wakes."""
-    caller = authenticate(request, "core.change_waittoken", write=True)
+    caller = authenticate(request, "queueadmin.change_waittoken", write=True)
     body = params.json_body(request, required=False)
     unknown = sorted(set(body) - {"output"})
     if unknown:

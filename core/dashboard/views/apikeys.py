@@ -19,12 +19,12 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from core.dashboard.access import actor, staff_action, staff_page
-from core.dashboard.forms_apikeys import NewKeyForm
+from core.dashboard.forms.apikeys import NewKeyForm
 from core.dashboard.redirects import redirect_to, safe_next
 from core.models import ApiKey
 
 #: The audit trail of key creation and revocation (job-independent).
-logger = logging.getLogger("core.api")
+logger = logging.getLogger("queueadmin.api")
 
 #: Session key of the one-time values of forms already sent: {value: key prefix}.
 SENT_FORMS = "apikeys_sent_forms"
@@ -71,7 +71,7 @@ def _page(
 ) -> HttpResponse:
     now = timezone.now()
     user = request.user
-    can_add = user.has_perm("core.add_apikey")
+    can_add = user.has_perm("queueadmin.add_apikey")
     if can_add and form is None:
         form = NewKeyForm(user=user)
     context = {
@@ -80,13 +80,13 @@ def _page(
         "once": secrets.token_urlsafe(16),
         "created": created,
         "secret": secret,
-        "api_url": request.build_absolute_uri(reverse("api:jobs")),
+        "api_url": request.build_absolute_uri(reverse("queueadmin_api:jobs")),
         "can_add": can_add,
-        "can_change": user.has_perm("core.change_apikey"),
-        "back": reverse("dashboard:apikeys"),
+        "can_change": user.has_perm("queueadmin.change_apikey"),
+        "back": reverse("queueadmin:apikeys"),
         "now": now,
     }
-    template = "dashboard/apikeys.html"
+    template = "queueadmin/apikeys.html"
     if request.htmx and request.htmx.target == "apikey-table":
         template += "#table"
     response = render(request, template, context, status=status)
@@ -95,7 +95,7 @@ def _page(
     return response
 
 
-@staff_page("core.view_apikey")
+@staff_page("queueadmin.view_apikey")
 def apikey_list(request: HttpRequest) -> HttpResponse:
     """Every key, newest first; the form for a new one if the operator may add keys."""
     return _page(request)
@@ -114,7 +114,7 @@ def _remember_sent(request: HttpRequest, once: str, key: ApiKey) -> None:
     request.session[SENT_FORMS] = dict(list(sent.items())[-SENT_FORMS_KEPT:])
 
 
-@staff_action("core.add_apikey")
+@staff_action("queueadmin.add_apikey")
 def apikey_new(request: HttpRequest) -> HttpResponse:
     """Create a key and show its secret in this response, once."""
     once = request.POST.get("once", "")[:64]
@@ -150,7 +150,7 @@ def apikey_new(request: HttpRequest) -> HttpResponse:
     return _page(request, created=key, secret=secret)
 
 
-@staff_action("core.change_apikey")
+@staff_action("queueadmin.change_apikey")
 def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     """Revoke a key: the API refuses it from now on. Revoking twice changes nothing."""
     key = get_object_or_404(ApiKey.objects.only("id", "name", "prefix", "revoked_at"), pk=pk)
@@ -168,4 +168,4 @@ def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, f"Key {key.name} ({key.prefix}…) revoked; the API refuses it from now on."
         )
-    return redirect_to(request, safe_next(request, reverse("dashboard:apikeys")))
+    return redirect_to(request, safe_next(request, reverse("queueadmin:apikeys")))

@@ -15,14 +15,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from core import bulk, conf, dependencies
-from core.dashboard import counts
+from core import conf
 from core.dashboard.access import actor, staff_action, staff_page
-from core.dashboard.forms import JobFilterForm
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import InvalidJobError
-from core.jobspec import event_metadata
+from core.insights import counts
+from core.insights.filters import JobFilterForm
+from core.jobs import bulk, dependencies
 from core.models import Job
+from core.models.jobs import event_metadata
 
 #: Filters stored as ISO text between the requests of one bulk action.
 _DATES = ("created_after", "created_before")
@@ -35,10 +36,10 @@ def _action(request: HttpRequest) -> str:
     return name
 
 
-@staff_action("core.change_job")
+@staff_action("queueadmin.change_job")
 def bulk_selected(request: HttpRequest) -> HttpResponse:
     """Apply an action to the jobs whose boxes are ticked."""
-    back = safe_next(request, reverse("dashboard:jobs"))
+    back = safe_next(request, reverse("queueadmin:jobs"))
     try:
         name = _action(request)
         ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
@@ -86,7 +87,7 @@ def _load(text: str) -> dict:
     return filters
 
 
-@staff_page("core.change_job")
+@staff_page("queueadmin.change_job")
 def bulk_confirm(request: HttpRequest) -> HttpResponse:
     """Fragment: how many jobs the action would touch, with Confirm and Keep buttons."""
     form = JobFilterForm(request.GET)
@@ -111,10 +112,10 @@ def bulk_confirm(request: HttpRequest) -> HttpResponse:
         )
     except InvalidJobError as exc:
         context["error"] = str(exc)
-    return render(request, "dashboard/jobs.html#bulk-confirm", context)
+    return render(request, "queueadmin/jobs.html#bulk-confirm", context)
 
 
-@staff_action("core.change_job")
+@staff_action("queueadmin.change_job")
 def bulk_run(request: HttpRequest) -> HttpResponse:
     """Fragment: run chunks for about a second, then report and ask for the next."""
     context: dict = {}
@@ -126,7 +127,7 @@ def bulk_run(request: HttpRequest) -> HttpResponse:
         done = int(request.POST.get("done") or 0)
     except (InvalidJobError, ValueError) as exc:
         context["error"] = str(exc) if isinstance(exc, InvalidJobError) else "bad bulk request"
-        return render(request, "dashboard/jobs.html#bulk-progress", context)
+        return render(request, "queueadmin/jobs.html#bulk-progress", context)
     metadata = event_metadata(actor(request), bulk=True)
     deadline = time.monotonic() + conf.get("DASHBOARD_BULK_SECONDS")
     finished = False
@@ -156,7 +157,7 @@ def bulk_run(request: HttpRequest) -> HttpResponse:
     )
     if finished and name == "cancel":
         dependencies.settle()  # dependents of cancelled jobs are cancelled too
-    response = render(request, "dashboard/jobs.html#bulk-progress", context)
+    response = render(request, "queueadmin/jobs.html#bulk-progress", context)
     if finished:
         response["HX-Trigger"] = "jobs-changed"
     return response

@@ -1,7 +1,7 @@
 """The Cron page: every schedule with its next runs; pause, resume, run now, edit, remove.
 
 Routes take the schedule's id (names may hold any character); the actions go
-through ``core.cron`` by name, like any other caller of the API.
+through ``core.scheduling.cron`` by name, like any other caller of the API.
 """
 
 import logging
@@ -17,9 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core import cron
 from core.dashboard.access import actor, staff_action, staff_page
-from core.dashboard.forms_cron import (
+from core.dashboard.forms.cron import (
     NEVER_FIRES,
     NewScheduleForm,
     ScheduleForm,
@@ -30,8 +29,9 @@ from core.dashboard.forms_cron import (
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import InvalidScheduleError, QueueError, ScheduleNotFound
 from core.models import CronSchedule, CronStatus
+from core.scheduling import cron
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("queueadmin.dashboard")
 
 #: Fire times listed per schedule.
 NEXT_RUNS = 5
@@ -112,27 +112,27 @@ def _rows():
     return CronSchedule.objects.select_related("last_job").only(*_ROW_FIELDS).order_by("name")
 
 
-@staff_page("core.view_cronschedule")
+@staff_page("queueadmin.view_cronschedule")
 def cron_list(request: HttpRequest) -> HttpResponse:
     """Every schedule, by name, with its next five runs in its own time zone."""
     now = timezone.now()
     user = request.user
     context = {
         "schedules": annotate(list(_rows()), now),
-        "can_change": user.has_perm("core.change_cronschedule"),
-        "can_delete": user.has_perm("core.delete_cronschedule"),
-        "can_add": user.has_perm("core.add_cronschedule"),
+        "can_change": user.has_perm("queueadmin.change_cronschedule"),
+        "can_delete": user.has_perm("queueadmin.delete_cronschedule"),
+        "can_add": user.has_perm("queueadmin.add_cronschedule"),
         "back": request.get_full_path(),
         "next_runs": NEXT_RUNS,
         "now": now,
     }
-    template = "dashboard/cron.html"
+    template = "queueadmin/cron.html"
     if request.htmx and request.htmx.target == "cron-table":
         template += "#table"
     return render(request, template, context)
 
 
-@staff_page("core.view_cronschedule")
+@staff_page("queueadmin.view_cronschedule")
 def cron_preview(request: HttpRequest) -> HttpResponse:
     """Fragment for the forms: an expression in words and its next runs in a zone."""
     expression = " ".join(request.GET.get("expression", "").split())[:200]
@@ -144,7 +144,7 @@ def cron_preview(request: HttpRequest) -> HttpResponse:
         if error is None:
             runs, error = next_runs(expression, zone, timezone.now())
         context.update(runs=runs, error=error, words=None if error else cron.describe(expression))
-    return render(request, "dashboard/cron_form.html#preview", context)
+    return render(request, "queueadmin/cron_form.html#preview", context)
 
 
 def _next_run_text(schedule: CronSchedule) -> str:
@@ -160,12 +160,12 @@ def _next_run_text(schedule: CronSchedule) -> str:
 def _form_page(request: HttpRequest, form, schedule: CronSchedule | None) -> HttpResponse:
     return render(
         request,
-        "dashboard/cron_form.html",
+        "queueadmin/cron_form.html",
         {"form": form, "schedule": schedule, "zones": zone_names()},
     )
 
 
-@staff_page("core.add_cronschedule")
+@staff_page("queueadmin.add_cronschedule")
 def cron_new(request: HttpRequest) -> HttpResponse:
     """Create a schedule; the API's objections come back beside their fields."""
     form = NewScheduleForm(request.POST if request.method == "POST" else None)
@@ -185,11 +185,11 @@ def cron_new(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, f"Schedule {schedule.name} created; {_next_run_text(schedule)}."
             )
-            return redirect_to(request, reverse("dashboard:cron"))
+            return redirect_to(request, reverse("queueadmin:cron"))
     return _form_page(request, form, None)
 
 
-@staff_page("core.change_cronschedule")
+@staff_page("queueadmin.change_cronschedule")
 def cron_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a schedule's expression, zone and job template (its name is fixed)."""
     schedule = get_object_or_404(CronSchedule, pk=pk)
@@ -198,7 +198,7 @@ def cron_edit(request: HttpRequest, pk: int) -> HttpResponse:
         changes = form.changes()
         if not changes:
             messages.info(request, f"Schedule {schedule.name}: nothing changed.")
-            return redirect_to(request, reverse("dashboard:cron"))
+            return redirect_to(request, reverse("queueadmin:cron"))
         try:
             schedule = cron.edit_cron(schedule.name, **changes)
         except ScheduleNotFound:
@@ -213,7 +213,7 @@ def cron_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
             saved = f"Schedule {schedule.name} saved; {_next_run_text(schedule)}."
             messages.success(request, saved)
-            return redirect_to(request, reverse("dashboard:cron"))
+            return redirect_to(request, reverse("queueadmin:cron"))
     return _form_page(request, form, schedule)
 
 
@@ -223,10 +223,10 @@ def _schedule(pk: int) -> CronSchedule:
 
 def _done(request: HttpRequest, message, *, error: bool = False) -> HttpResponse:
     (messages.error if error else messages.success)(request, message)
-    return redirect_to(request, safe_next(request, reverse("dashboard:cron")))
+    return redirect_to(request, safe_next(request, reverse("queueadmin:cron")))
 
 
-@staff_action("core.change_cronschedule")
+@staff_action("queueadmin.change_cronschedule")
 def cron_pause(request: HttpRequest, pk: int) -> HttpResponse:
     """Stop a schedule firing until it is resumed."""
     schedule = _schedule(pk)
@@ -240,7 +240,7 @@ def cron_pause(request: HttpRequest, pk: int) -> HttpResponse:
     return _done(request, f"Schedule {schedule.name} paused.")
 
 
-@staff_action("core.change_cronschedule")
+@staff_action("queueadmin.change_cronschedule")
 def cron_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Fire again from the next fire time after now (missed ones are not caught up)."""
     schedule = _schedule(pk)
@@ -256,7 +256,7 @@ def cron_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return _done(request, f"Schedule {schedule.name} resumed; {_next_run_text(schedule)}.")
 
 
-@staff_action("core.change_cronschedule")
+@staff_action("queueadmin.change_cronschedule")
 def cron_run(request: HttpRequest, pk: int) -> HttpResponse:
     """Enqueue the schedule's job now, whatever its fire times and overlap rule."""
     schedule = _schedule(pk)
@@ -272,13 +272,13 @@ def cron_run(request: HttpRequest, pk: int) -> HttpResponse:
         format_html(
             'Schedule {} ran: <a href="{}">job #{}</a> enqueued.',
             schedule.name,
-            reverse("dashboard:job", args=[job.pk]),
+            reverse("queueadmin:job", args=[job.pk]),
             job.pk,
         ),
     )
 
 
-@staff_action("core.delete_cronschedule")
+@staff_action("queueadmin.delete_cronschedule")
 def cron_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a schedule; the jobs it enqueued stay."""
     schedule = _schedule(pk)

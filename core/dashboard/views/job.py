@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from core import queue
 from core.dashboard.access import actor, staff_action, staff_page
-from core.dashboard.explain import why_not_running
-from core.dashboard.forms import EditJobForm
+from core.dashboard.forms.jobs import EditJobForm
 from core.dashboard.redirects import redirect_to
 from core.dashboard.views.tokens import annotate
 from core.exceptions import InvalidJobError, QueueError
+from core.insights.explain import why_not_running
 from core.models import Job
 
 #: Events shown on the page (the newest); the rest stay in the admin.
@@ -26,7 +26,7 @@ def _context(request: HttpRequest, job: Job) -> dict:
     now = timezone.now()
     events = list(job.events.order_by("-id")[: EVENT_LIMIT + 1])
     # Token ids are capabilities: only users who may see tokens get them (one query).
-    can_view_tokens = request.user.has_perm("core.view_waittoken")
+    can_view_tokens = request.user.has_perm("queueadmin.view_waittoken")
     tokens = list(job.tokens.order_by("-created_at", "-id")) if can_view_tokens else []
     return {
         "job": job,
@@ -36,26 +36,26 @@ def _context(request: HttpRequest, job: Job) -> dict:
         "errors": list(reversed(job.errors or [])),
         "why": why_not_running(job, now),
         "now": now,
-        "can_change": request.user.has_perm("core.change_job"),
-        "can_delete": request.user.has_perm("core.delete_job"),
+        "can_change": request.user.has_perm("queueadmin.change_job"),
+        "can_delete": request.user.has_perm("queueadmin.delete_job"),
         "tokens": annotate(tokens, now),
         "can_view_tokens": can_view_tokens,
-        "can_change_tokens": request.user.has_perm("core.change_waittoken"),
-        "back": reverse("dashboard:job", args=[job.pk]),
+        "can_change_tokens": request.user.has_perm("queueadmin.change_waittoken"),
+        "back": reverse("queueadmin:job", args=[job.pk]),
     }
 
 
-@staff_page("core.view_job")
+@staff_page("queueadmin.view_job")
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The job page; its live part refreshes by polling."""
     job = get_object_or_404(Job, pk=pk)
-    template = "dashboard/job.html"
+    template = "queueadmin/job.html"
     if request.htmx and request.htmx.target == "job-live":
         template += "#live"
     return render(request, template, _context(request, job))
 
 
-@staff_page("core.change_job")
+@staff_page("queueadmin.change_job")
 def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit payload, priority, run_at, tags and max_attempts of a pending job."""
     job = get_object_or_404(Job, pk=pk)
@@ -68,20 +68,20 @@ def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(exc))
         except QueueError as exc:
             messages.error(request, str(exc))
-            return redirect_to(request, reverse("dashboard:job", args=[pk]))
+            return redirect_to(request, reverse("queueadmin:job", args=[pk]))
         else:
             messages.success(request, f"Job #{pk} saved.")
-            return redirect_to(request, reverse("dashboard:job", args=[pk]))
-    return render(request, "dashboard/job_edit.html", {"job": job, "form": form})
+            return redirect_to(request, reverse("queueadmin:job", args=[pk]))
+    return render(request, "queueadmin/job_edit.html", {"job": job, "form": form})
 
 
-@staff_action("core.delete_job")
+@staff_action("queueadmin.delete_job")
 def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a job that is not running, with its history."""
     try:
         queue.delete_job(pk, actor=actor(request))
     except QueueError as exc:
         messages.error(request, str(exc))
-        return redirect_to(request, reverse("dashboard:job", args=[pk]))
+        return redirect_to(request, reverse("queueadmin:job", args=[pk]))
     messages.success(request, f"Job #{pk} deleted.")
-    return redirect_to(request, reverse("dashboard:jobs"))
+    return redirect_to(request, reverse("queueadmin:jobs"))

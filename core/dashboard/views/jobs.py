@@ -7,12 +7,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import conf, queue
-from core.dashboard import counts
 from core.dashboard.access import actor, staff_action, staff_page
-from core.dashboard.forms import JobFilterForm
+from core.dashboard.paging import keyset_page
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import QueueError
-from core.filters import filter_jobs
+from core.insights import counts
+from core.insights.filters import JobFilterForm
+from core.jobs.filters import filter_jobs
 from core.models import Job, JobStatus
 
 #: Row actions by name: the queue function and the message after it.
@@ -43,16 +44,11 @@ def filtered_jobs(form: JobFilterForm, *, with_status: bool = True):
 def _page(qs, before: int | None, after: int | None, size: int):
     """One keyset page, newest first: (jobs, newer cursor, older cursor)."""
     if after is not None:
-        rows = list(qs.filter(id__gt=after).order_by("id")[: size + 1])
-        newer = len(rows) > size
-        jobs = rows[:size][::-1]
+        rows, newer = keyset_page(qs, ["id"], [after], size)
+        jobs = rows[::-1]
         older = bool(jobs)
     else:
-        if before is not None:
-            qs = qs.filter(id__lt=before)
-        rows = list(qs.order_by("-id")[: size + 1])
-        older = len(rows) > size
-        jobs = rows[:size]
+        jobs, older = keyset_page(qs, ["-id"], None if before is None else [before], size)
         newer = before is not None and bool(jobs)
     return (
         jobs,
@@ -61,7 +57,7 @@ def _page(qs, before: int | None, after: int | None, size: int):
     )
 
 
-@staff_page("core.view_job")
+@staff_page("queueadmin.view_job")
 def job_list(request: HttpRequest) -> HttpResponse:
     """Jobs matching the filters, a keyset page at a time."""
     form = JobFilterForm(request.GET)
@@ -76,23 +72,23 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "older": older,
         "statuses": JobStatus.values,
         "current_status": form.cleaned_data.get("status", "") if form.is_valid() else "",
-        "can_change": request.user.has_perm("core.change_job"),
+        "can_change": request.user.has_perm("queueadmin.change_job"),
         "now": timezone.now(),
     }
-    template = "dashboard/jobs.html"
+    template = "queueadmin/jobs.html"
     if request.htmx and request.htmx.target == "job-table":
         template += "#table"
     return render(request, template, context)
 
 
-@staff_page("core.view_job")
+@staff_page("queueadmin.view_job")
 def job_counts(request: HttpRequest) -> HttpResponse:
     """Fragment: the status tabs with a count each, under the other filters."""
     form = JobFilterForm(request.GET)
     tab_counts = counts.status_counts(filtered_jobs(form, with_status=False))
     return render(
         request,
-        "dashboard/jobs.html#tabs",
+        "queueadmin/jobs.html#tabs",
         {
             "form": form,
             "statuses": JobStatus.values,
@@ -102,7 +98,7 @@ def job_counts(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_action("core.change_job")
+@staff_action("queueadmin.change_job")
 def job_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Retry, cancel or run now one job; htmx gets the updated row back."""
     function, done = ROW_ACTIONS[action]
@@ -115,11 +111,11 @@ def job_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         job = Job.objects.filter(pk=pk).first()
         return render(
             request,
-            "dashboard/jobs.html#row",
+            "queueadmin/jobs.html#row",
             {"job": job, "can_change": True, "row_error": error, "now": timezone.now()},
         )
     if error:
         messages.error(request, error)
     else:
         messages.success(request, f"Job #{pk} {done}.")
-    return redirect_to(request, safe_next(request, reverse("dashboard:job", args=[pk])))
+    return redirect_to(request, safe_next(request, reverse("queueadmin:job", args=[pk])))

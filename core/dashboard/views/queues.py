@@ -2,7 +2,7 @@
 resume, edit the limits), and the channels with a policy (add, edit, clear).
 
 Names travel as query or form values, never in the path: queue and channel names
-may hold ``/``. Every change goes through ``core.policies`` with the user as actor.
+may hold ``/``. Every change goes through ``core.scheduling.policies`` with the user as actor.
 """
 
 from typing import Any
@@ -15,15 +15,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from core import conf, policies
-from core.dashboard import counts
+from core import conf
 from core.dashboard.access import actor, needs, staff_action, staff_page
-from core.dashboard.forms_queues import ChannelPolicyForm, QueueLimitsForm
+from core.dashboard.forms.queues import ChannelPolicyForm, QueueLimitsForm
+from core.dashboard.paging import keyset_page
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import InvalidPolicyError
+from core.insights import counts
 from core.models import ChannelPolicy, Job, JobStatus, Queue
+from core.scheduling import policies
 
-TEMPLATE = "dashboard/queues.html"
+TEMPLATE = "queueadmin/queues.html"
 #: Longest channel search text.
 SEARCH_MAX = 200
 #: htmx events that make the tables refresh after a change made in a panel.
@@ -80,7 +82,7 @@ class ChannelRow:
 
 def _channels_url(**params: str | None) -> str:
     query = urlencode({k: v for k, v in params.items() if v})
-    return reverse("dashboard:queues") + (f"?{query}" if query else "")
+    return reverse("queueadmin:queues") + (f"?{query}" if query else "")
 
 
 def _pending(names: list[str]) -> dict[str, int] | None:
@@ -108,17 +110,11 @@ def _pending(names: list[str]) -> dict[str, int] | None:
 def channel_page(search: str, after: str | None, size: int) -> dict[str, Any]:
     """One keyset page of channel policies by name (``after`` the given name), with their
     running and pending jobs; a fixed number of queries."""
-    qs = ChannelPolicy.objects.order_by("name")
-    if search:
-        qs = qs.filter(name__icontains=search)
-    if after:
-        qs = qs.filter(name__gt=after)
-    found = list(qs[: size + 1])
-    page = found[:size]
+    qs = ChannelPolicy.objects.filter(name__icontains=search) if search else ChannelPolicy.objects
+    page, more = keyset_page(qs, ["name"], [after] if after else None, size)
     names = [policy.name for policy in page]
     usage = policies.channel_usage(names)
     pending = _pending(names)
-    more = len(found) > size
     return {
         "channels": [
             ChannelRow(p, usage[p.name], None if pending is None else pending.get(p.name, 0))
@@ -143,11 +139,11 @@ def _search(request: HttpRequest) -> tuple[str, str | None]:
 def _permissions(request: HttpRequest) -> dict[str, bool]:
     has = request.user.has_perm
     return {
-        "can_change": has("core.change_queue"),
-        "can_view_channels": has("core.view_channelpolicy"),
-        "can_add_channel": has("core.add_channelpolicy"),
-        "can_change_channel": has("core.change_channelpolicy"),
-        "can_delete_channel": has("core.delete_channelpolicy"),
+        "can_change": has("queueadmin.change_queue"),
+        "can_view_channels": has("queueadmin.view_channelpolicy"),
+        "can_add_channel": has("queueadmin.add_channelpolicy"),
+        "can_change_channel": has("queueadmin.change_channelpolicy"),
+        "can_delete_channel": has("queueadmin.delete_channelpolicy"),
     }
 
 
@@ -159,7 +155,7 @@ def _page(request: HttpRequest, **panels: Any) -> HttpResponse:
         queues=rows,
         estimated=estimated,
         statuses=JobStatus.values,
-        back=reverse("dashboard:queues"),
+        back=reverse("queueadmin:queues"),
     )
     if context["can_view_channels"]:
         search, after = _search(request) if not panels else ("", None)
@@ -167,7 +163,7 @@ def _page(request: HttpRequest, **panels: Any) -> HttpResponse:
     return render(request, TEMPLATE, context)
 
 
-@staff_page("core.view_queue")
+@staff_page("queueadmin.view_queue")
 def queue_list(request: HttpRequest) -> HttpResponse:
     """Queues with counts, running jobs and limits; channel policies, searchable."""
     target = request.htmx.target if request.htmx else None
@@ -178,12 +174,12 @@ def queue_list(request: HttpRequest) -> HttpResponse:
             "queues": rows,
             "estimated": estimated,
             "statuses": JobStatus.values,
-            "back": reverse("dashboard:queues"),
+            "back": reverse("queueadmin:queues"),
         }
         return render(request, f"{TEMPLATE}#queues", context)
     if target == "channel-table":
-        if not request.user.has_perm("core.view_channelpolicy"):
-            raise PermissionDenied("you need the core.view_channelpolicy permission")
+        if not request.user.has_perm("queueadmin.view_channelpolicy"):
+            raise PermissionDenied("you need the queueadmin.view_channelpolicy permission")
         search, after = _search(request)
         context = {
             **_permissions(request),
@@ -214,23 +210,23 @@ def _toggle(request: HttpRequest, paused: bool) -> HttpResponse:
             "row_notice": notice,
             "statuses": JobStatus.values,
             "can_change": True,
-            "back": safe_next(request, reverse("dashboard:queues")),
+            "back": safe_next(request, reverse("queueadmin:queues")),
         }
         return render(request, f"{TEMPLATE}#queue_row", context)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, notice)
-    return redirect_to(request, safe_next(request, reverse("dashboard:queues")))
+    return redirect_to(request, safe_next(request, reverse("queueadmin:queues")))
 
 
-@staff_action("core.change_queue")
+@staff_action("queueadmin.change_queue")
 def queue_pause(request: HttpRequest) -> HttpResponse:
     """Stop starting jobs of a queue; running ones finish."""
     return _toggle(request, True)
 
 
-@staff_action("core.change_queue")
+@staff_action("queueadmin.change_queue")
 def queue_resume(request: HttpRequest) -> HttpResponse:
     """Start jobs of a paused queue again."""
     return _toggle(request, False)
@@ -245,7 +241,7 @@ def _done(request: HttpRequest, notice: str, event: str) -> HttpResponse:
         response["HX-Trigger"] = event
         return response
     messages.success(request, notice)
-    return redirect_to(request, reverse("dashboard:queues"))
+    return redirect_to(request, reverse("queueadmin:queues"))
 
 
 def _limits_text(row: Queue) -> str:
@@ -260,8 +256,8 @@ def _limits_text(row: Queue) -> str:
     return f"{concurrency}, {rate}"
 
 
-@staff_page("core.view_queue")
-@needs("core.change_queue")
+@staff_page("queueadmin.view_queue")
+@needs("queueadmin.change_queue")
 def queue_limits(request: HttpRequest) -> HttpResponse:
     """A queue's max concurrency, rate limit and period; nothing is saved on bad input."""
     try:
@@ -323,15 +319,15 @@ def _channel_form(request: HttpRequest, row: ChannelPolicy | None) -> HttpRespon
     return _page(request, channel_form=form, channel=row)
 
 
-@staff_page("core.view_queue")
-@needs("core.view_channelpolicy", "core.add_channelpolicy")
+@staff_page("queueadmin.view_queue")
+@needs("queueadmin.view_channelpolicy", "queueadmin.add_channelpolicy")
 def channel_new(request: HttpRequest) -> HttpResponse:
     """A policy for a channel that has none."""
     return _channel_form(request, None)
 
 
-@staff_page("core.view_queue")
-@needs("core.view_channelpolicy", "core.change_channelpolicy")
+@staff_page("queueadmin.view_queue")
+@needs("queueadmin.view_channelpolicy", "queueadmin.change_channelpolicy")
 def channel_edit(request: HttpRequest) -> HttpResponse:
     """Replace a channel's policy (its max concurrency and release interval)."""
     row = ChannelPolicy.objects.filter(name=request.GET.get("channel", "")).first()
@@ -340,7 +336,7 @@ def channel_edit(request: HttpRequest) -> HttpResponse:
     return _channel_form(request, row)
 
 
-@staff_action("core.delete_channelpolicy")
+@staff_action("queueadmin.delete_channelpolicy")
 def channel_clear(request: HttpRequest) -> HttpResponse:
     """Remove a channel's policy: its jobs run without limits."""
     name = request.POST.get("name", "")
@@ -354,4 +350,4 @@ def channel_clear(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.POST.get("row"):
         return render(request, f"{TEMPLATE}#channel_cleared", {"name": name, "notice": notice})
     messages.success(request, notice)
-    return redirect_to(request, safe_next(request, reverse("dashboard:queues")))
+    return redirect_to(request, safe_next(request, reverse("queueadmin:queues")))

@@ -13,10 +13,10 @@ from core.dashboard.views.streams import (
     topic_named,
     url,
 )
+from core.insights.humanize import pretty_json
 from core.models import ConsumerOffset, Message, Partition
-from core.templatetags.dashboard import pretty_json
 
-MESSAGES_TEMPLATE = "dashboard/stream_messages.html"
+MESSAGES_TEMPLATE = "queueadmin/stream_messages.html"
 #: Characters of a message's pretty JSON shown on the message page.
 DATA_SHOWN = 20_000
 
@@ -26,8 +26,8 @@ def _cursor(request: HttpRequest, name: str) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
-@staff_page("core.view_topic")
-@needs("core.view_message")
+@staff_page("queueadmin.view_topic")
+@needs("queueadmin.view_message")
 def stream_messages(request: HttpRequest) -> HttpResponse:
     """A partition's messages, a keyset page at a time by offset (never OFFSET):
     oldest first after ``after``, or newest first before ``before``."""

@@ -33,7 +33,7 @@ from core.dashboard.views.streams import (
 from core.exceptions import InvalidStreamError, TopicNotFound
 from core.models import ConsumerOffset, Subscription, Topic
 
-logger = logging.getLogger("core.streams")
+logger = logging.getLogger("queueadmin.streams")
 
 #: The htmx event that refreshes the topic list after a reset.
 STREAMS_CHANGED = "streams-changed"
@@ -64,8 +64,8 @@ def _panel(topic: Topic, group: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-@staff_page("core.view_topic")
-@needs("core.change_consumeroffset")
+@staff_page("queueadmin.view_topic")
+@needs("queueadmin.change_consumeroffset")
 def stream_offsets(request: HttpRequest) -> HttpResponse:
     """The reset panel of one group of one topic: every partition's offset and lag,
     with forms to replay, skip to the end or set an offset."""
@@ -139,7 +139,7 @@ def _reset(request: HttpRequest) -> Reset:
     return Reset(topic, group, True, notice=notice)
 
 
-@staff_action("core.change_consumeroffset")
+@staff_action("queueadmin.change_consumeroffset")
 def stream_reset(request: HttpRequest) -> HttpResponse:
     """Set a group's committed offset in one partition (0 replays it, its end offset
     skips it); checked by ``core.streams.commit``, logged with the user's name."""
@@ -159,4 +159,4 @@ def stream_reset(request: HttpRequest) -> HttpResponse:
         messages.error(request, done.error)
     else:
         messages.success(request, done.notice)
-    return redirect_to(request, safe_next(request, reverse("dashboard:streams")))
+    return redirect_to(request, safe_next(request, reverse("queueadmin:streams")))

@@ -22,10 +22,11 @@ from django.urls import reverse
 
 from core import conf
 from core.dashboard.access import staff_page
+from core.dashboard.paging import keyset_page
+from core.insights.humanize import duration
 from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
-from core.templatetags.dashboard import duration
 
-TEMPLATE = "dashboard/streams.html"
+TEMPLATE = "queueadmin/streams.html"
 #: Longest topic search text.
 SEARCH_MAX = 200
 #: Longest name accepted in a query or form value (topics and groups hold 200).
@@ -37,7 +38,7 @@ _INTEGER = re.compile(r"-?[0-9]{1,20}")
 def url(name: str, **params: Any) -> str:
     """A dashboard URL with its query built from ``params`` (empty values left out)."""
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return reverse(f"dashboard:{name}") + (f"?{query}" if query else "")
+    return reverse(f"queueadmin:{name}") + (f"?{query}" if query else "")
 
 
 def sentence(message: str) -> str:
@@ -242,14 +243,8 @@ def topic_rows(topics: list[Topic], group: str | None = None) -> list[TopicRow]:
 
 def topic_page(search: str, after: str | None, size: int) -> dict[str, Any]:
     """One keyset page of topics by name (``after`` the given name), with their rows."""
-    qs = Topic.objects.order_by("name")
-    if search:
-        qs = qs.filter(name__icontains=search)
-    if after:
-        qs = qs.filter(name__gt=after)
-    found = list(qs[: size + 1])
-    page = found[:size]
-    more = len(found) > size
+    qs = Topic.objects.filter(name__icontains=search) if search else Topic.objects
+    page, more = keyset_page(qs, ["name"], [after] if after else None, size)
     return {
         "topics": topic_rows(page),
         "search": search,
@@ -268,8 +263,8 @@ def _search(request: HttpRequest) -> tuple[str, str | None]:
 def _permissions(request: HttpRequest) -> dict[str, bool]:
     has = request.user.has_perm
     return {
-        "can_reset": has("core.change_consumeroffset"),
-        "can_browse": has("core.view_message"),
+        "can_reset": has("queueadmin.change_consumeroffset"),
+        "can_browse": has("queueadmin.view_message"),
     }
 
 
@@ -287,7 +282,7 @@ def full_page(request: HttpRequest, **panel: Any) -> HttpResponse:
     return render(request, TEMPLATE, context)
 
 
-@staff_page("core.view_topic")
+@staff_page("queueadmin.view_topic")
 def stream_list(request: HttpRequest) -> HttpResponse:
     """Topics by name (searchable, paged), with offsets, lag and subscriptions."""
     if request.htmx and request.htmx.target == "stream-topics":

@@ -1,22 +1,22 @@
 """The tokens page: the wait tokens jobs are parked on; complete or expire them."""
 
-import json
 from datetime import datetime
-from typing import Any
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from core import conf, tokens
+from core import conf
 from core.dashboard.access import actor, staff_action, staff_page
+from core.dashboard.forms.fields import NotJSON, parse_json_text
+from core.dashboard.paging import keyset_page
 from core.dashboard.redirects import redirect_to, safe_next
+from core.durable import tokens
 from core.exceptions import InvalidJobError, TokenNotFound
+from core.insights.humanize import duration
 from core.models import Job, JobStatus, TokenStatus, WaitToken
-from core.templatetags.dashboard import duration
 
 #: The status filter's choices by query value, waiting first (the default).
 STATUS_FILTERS = {
@@ -45,29 +45,6 @@ _ROW_FIELDS = (
 def _rows():
     """Tokens with the few job columns a row shows."""
     return WaitToken.objects.select_related("job").only(*_ROW_FIELDS)
-
-
-class NotJSON(ValueError):
-    """The operator's text is not a JSON document."""
-
-
-def parse_data(text: str) -> Any:
-    """The completion data typed by an operator: JSON, or None for an empty box."""
-    text = text.strip()
-    if not text:
-        return None
-
-    def no_constant(name: str) -> Any:
-        raise NotJSON(f"Not valid JSON: {name} is not allowed.")
-
-    try:
-        return json.loads(text, parse_constant=no_constant)
-    except json.JSONDecodeError as exc:
-        raise NotJSON(
-            f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-        ) from None
-    except RecursionError:
-        raise NotJSON("Not accepted: the JSON is nested too deeply.") from None
 
 
 def countdown(token: WaitToken, now: datetime) -> str:
@@ -115,19 +92,15 @@ def _page(status: str, before: tuple[datetime, str] | None, size: int):
     qs = _rows()
     if status != "all":
         qs = qs.filter(status=status)
-    if before is not None:
-        at, token_id = before
-        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=token_id))
-    rows = list(qs.order_by("-created_at", "-id")[: size + 1])
-    page = rows[:size]
+    page, more = keyset_page(qs, ["-created_at", "-id"], before, size)
     older = None
-    if len(rows) > size:
+    if more:
         last = page[-1]
         older = f"{last.created_at.isoformat()}|{last.id}"
     return page, older
 
 
-@staff_page("core.view_waittoken")
+@staff_page("queueadmin.view_waittoken")
 def token_list(request: HttpRequest) -> HttpResponse:
     """Wait tokens of one status (waiting by default), a keyset page at a time."""
     status = _status(request)
@@ -141,11 +114,11 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "filters": STATUS_FILTERS.items(),
         "current_status": status,
         "current_label": STATUS_FILTERS[status],
-        "can_change": request.user.has_perm("core.change_waittoken"),
+        "can_change": request.user.has_perm("queueadmin.change_waittoken"),
         "back": request.get_full_path(),
         "now": now,
     }
-    template = "dashboard/tokens.html"
+    template = "queueadmin/tokens.html"
     if request.htmx and request.htmx.target == "token-table":
         template += "#table"
     return render(request, template, context)
@@ -173,12 +146,12 @@ def _refused(token_id: str, error: str) -> str:
 
 def _act(request: HttpRequest, token_id: str, action: str) -> HttpResponse:
     """Complete or expire one token; htmx rows get the updated row back."""
-    back = safe_next(request, reverse("dashboard:tokens"))
+    back = safe_next(request, reverse("queueadmin:tokens"))
     error = notice = draft = None
     try:
         if action == "complete":
             draft = request.POST.get("data", "")
-            done = tokens.complete_token(token_id, parse_data(draft), actor=actor(request))
+            done = tokens.complete_token(token_id, parse_json_text(draft), actor=actor(request))
         else:
             done = tokens.expire_token(token_id, actor=actor(request))
     except TokenNotFound:
@@ -208,7 +181,7 @@ def _act(request: HttpRequest, token_id: str, action: str) -> HttpResponse:
             "draft": draft,
             "back": back,
         }
-        return render(request, "dashboard/tokens.html#row", context)
+        return render(request, "queueadmin/tokens.html#row", context)
     if error:
         messages.error(request, error)
     else:
@@ -216,13 +189,13 @@ def _act(request: HttpRequest, token_id: str, action: str) -> HttpResponse:
     return redirect_to(request, back)
 
 
-@staff_action("core.change_waittoken")
+@staff_action("queueadmin.change_waittoken")
 def token_complete(request: HttpRequest, token_id: str) -> HttpResponse:
     """Complete a waiting token with the JSON typed in its form (empty: null)."""
     return _act(request, token_id, "complete")
 
 
-@staff_action("core.change_waittoken")
+@staff_action("queueadmin.change_waittoken")
 def token_expire(request: HttpRequest, token_id: str) -> HttpResponse:
     """Time a waiting token out now; its job wakes with ok=False."""
     return _act(request, token_id, "expire")

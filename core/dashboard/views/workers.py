@@ -8,13 +8,13 @@ from core.dashboard.access import staff_page
 from core.models import Worker
 
 
-@staff_page("core.view_worker")
+@staff_page("queueadmin.view_worker")
 def workers(request: HttpRequest) -> HttpResponse:
     """Workers, live ones first; stale heartbeats flagged."""
     now = timezone.now()
     rows = [(worker, worker.is_stale(now)) for worker in Worker.objects.order_by("-heartbeat_at")]
     context = {"rows": rows, "alive": sum(not stale for _, stale in rows), "now": now}
-    template = "dashboard/workers.html"
+    template = "queueadmin/workers.html"
     if request.htmx and request.htmx.target == "worker-table":
         template += "#table"
     return render(request, template, context)

@@ -1,0 +1,2 @@
+"""``runworker``, ``queue_maintenance``, ``stream``, ``queuebench``, ``streambench`` and
+``dashboardbench``."""

@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from core.dashboard import bench
-from core.management.argtypes import positive
+from core.bench import dashboardbench
 from core.models import Job
+from core.validation import positive
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             f"{runs} requests, server time incl. rendering"
         )
         slow = 0
-        for page in bench.run(runs):
+        for page in dashboardbench.run(runs):
             over = page.median_ms > target_ms or page.status != 200
             slow += over
             self.stdout.write(

@@ -6,7 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.management.argtypes import positive
+from core.validation import positive
 from core.worker.runner import Worker, WorkerOptions
 from core.worker.supervisor import Supervisor, TooManyDeaths
 
@@ -140,10 +140,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def _configure_logging(self, verbosity: int) -> None:
-        logger = logging.getLogger("core")
+        logger = logging.getLogger("queueadmin")
         logger.setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
         if verbosity == 0:
-            logging.getLogger("core.worker.jobs").setLevel(logging.WARNING)
+            logging.getLogger("queueadmin.worker.jobs").setLevel(logging.WARNING)
 
 
 def _without(argv: list[str], flags: set[str]) -> list[str]:

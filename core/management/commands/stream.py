@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from django.core.management.base import BaseCommand, CommandError
 from django.db import Error as DatabaseError
 
-from core import stream_cli, streams
+from core import streams
 from core.exceptions import InvalidStreamError, TopicNotFound
+from core.streams import eventlog
 
 #: Largest offset a database column holds.
 MAX_OFFSET = 2**63 - 1
@@ -123,7 +124,7 @@ class Command(BaseCommand):
         watch.add_argument(
             "--batch-size",
             type=limit,
-            default=stream_cli.DEFAULT_LIMIT,
+            default=eventlog.DEFAULT_LIMIT,
             help="most events printed before the cursor is committed (default 100)",
         )
 
@@ -134,7 +135,7 @@ class Command(BaseCommand):
         events.add_argument(
             "--limit",
             type=limit,
-            default=stream_cli.DEFAULT_LIMIT,
+            default=eventlog.DEFAULT_LIMIT,
             help="most events to print (default 100)",
         )
 
@@ -153,8 +154,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--topic",
             type=name,
-            default=stream_cli.DEFAULT_TOPIC,
-            help=f"topic (default {stream_cli.DEFAULT_TOPIC})",
+            default=eventlog.DEFAULT_TOPIC,
+            help=f"topic (default {eventlog.DEFAULT_TOPIC})",
         )
         parser.add_argument("--partition", type=offset, default=0, help="partition (default 0)")
         return parser
@@ -176,10 +177,10 @@ class Command(BaseCommand):
 
     def _push(self, opts) -> None:
         if opts["data"] is not None:
-            data = stream_cli.parse_data(opts["data"], "--data")
+            data = eventlog.parse_data(opts["data"], "--data")
         else:
-            data = stream_cli.parse_data(self._read_stdin(opts.get("stdin")), "stdin")
-        self._line(stream_cli.push(opts["topic"], opts["partition"], opts["reader"], data))
+            data = eventlog.parse_data(self._read_stdin(opts.get("stdin")), "stdin")
+        self._line(eventlog.push(opts["topic"], opts["partition"], opts["reader"], data))
 
     def _read_stdin(self, source) -> str:
         source = source or sys.stdin
@@ -196,14 +197,14 @@ class Command(BaseCommand):
     def _watch(self, opts) -> None:
         stop = threading.Event()
         if opts["verbosity"] >= 2:
-            position = stream_cli.cursor(opts["topic"], opts["partition"], opts["reader"])
+            position = eventlog.cursor(opts["topic"], opts["partition"], opts["reader"])
             self.stderr.write(
                 f"watching {opts['topic']}[{opts['partition']}] as {opts['reader']} "
                 f"after offset {position['offset']}"
             )
             self.stderr.flush()
         with stop_on_signals(stop):
-            stream_cli.watch(
+            eventlog.watch(
                 opts["topic"],
                 opts["partition"],
                 opts["reader"],
@@ -216,17 +217,15 @@ class Command(BaseCommand):
             )
 
     def _events(self, opts) -> None:
-        for line in stream_cli.events(
-            opts["topic"], opts["partition"], opts["since"], opts["limit"]
-        ):
+        for line in eventlog.events(opts["topic"], opts["partition"], opts["since"], opts["limit"]):
             self._line(line)
 
     def _since(self, opts) -> None:
-        self._line(stream_cli.cursor(opts["topic"], opts["partition"], opts["reader"]))
+        self._line(eventlog.cursor(opts["topic"], opts["partition"], opts["reader"]))
 
     def _cursor(self, opts) -> None:
         self._line(
-            stream_cli.set_cursor(opts["topic"], opts["partition"], opts["reader"], opts["offset"])
+            eventlog.set_cursor(opts["topic"], opts["partition"], opts["reader"], opts["offset"])
         )
 
     def _silence_stdout(self) -> None:

@@ -1,0 +1,1 @@
+"""``enqueue_demo``, ``ensure_demo_user`` and ``seed_jobs``."""

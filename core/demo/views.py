@@ -1,0 +1,87 @@
+"""The progress example: a customer-style page that starts a job and follows it with
+static/queueadmin/progress.js.
+
+The page POSTs its form to ``progress_start``, which enqueues a ``demo.slow`` job
+and answers its public status URL; the browser then polls that URL with
+``watchJob`` (no login needed for the polling itself).
+
+Both need an active staff user holding ``queueadmin.add_job`` (the page enqueues jobs):
+anonymous visitors are sent to the login page, anyone else gets 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django import forms
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from core.queue import enqueue
+
+#: What the example pages need besides an active staff account: they enqueue jobs.
+PERMISSION = "queueadmin.add_job"
+
+View = Callable[..., HttpResponse]
+
+
+class StartForm(forms.Form):
+    """What the visitor may choose: how many steps, and how long each one takes."""
+
+    steps = forms.IntegerField(min_value=1, max_value=50, initial=10)
+    step_seconds = forms.FloatField(min_value=0, max_value=5, initial=0.5)
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    """An error shaped like the API's: ``{"error": {"status", "message"}}``."""
+    return JsonResponse({"error": {"status": status, "message": message}}, status=status)
+
+
+def _may_enqueue(*, json: bool) -> Callable[[View], View]:
+    """Only active staff holding PERMISSION; anonymous users go to the login page.
+
+    Others get 403: a JSON error for the start endpoint (``json``), Django's
+    403 page for the page.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not (user.is_active and user.is_staff and user.has_perm(PERMISSION)):
+                message = f"only active staff users holding {PERMISSION} may start example jobs"
+                if json:
+                    return _error(403, message)
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+@_may_enqueue(json=False)
+def progress(request: HttpRequest) -> HttpResponse:
+    """The page: a form, a <progress> bar, a status line and the job's output."""
+    return render(request, "queueadmin_demo/progress.html", {"form": StartForm()})
+
+
+@_may_enqueue(json=True)
+def progress_start(request: HttpRequest) -> HttpResponse:
+    """POST steps and step_seconds: enqueue demo.slow, answer its id and status URL."""
+    if request.method != "POST":
+        response = _error(405, f"{request.method} is not allowed here; use POST")
+        response["Allow"] = "POST"
+        return response
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        message = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return _error(400, message)
+    job = enqueue("demo.slow", form.cleaned_data)
+    return JsonResponse(
+        {"job_id": job.pk, "status_url": request.build_absolute_uri(job.status_url)},
+        status=201,
+    )

@@ -1,0 +1,361 @@
+"""PostgreSQL driver: jsonb operators, SKIP LOCKED claims, LISTEN/NOTIFY."""
+
+import json
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import OperationalError, transaction
+from django.db.models import Q
+from psycopg import errors
+
+from core.drivers.base import Driver
+from core.drivers.postgres.claim import PostgresClaimSteps
+from core.drivers.rows import INSERT_FIELDS, NOTIFY_CHANNEL, Outcome, match_inserted
+from core.drivers.tables import sql, table
+from core.models import Job
+
+INSERT = sql(
+    """
+WITH ins AS (
+    INSERT INTO {Job} (job_type, queue, channel, payload, priority, run_at, max_attempts,
+                          retry_delay, retry_backoff, retry_delay_max, timeout,
+                          force_kill_on_timeout, tags, idempotency_key, depends_on,
+                          dead_letter_job_type, status, attempts, progress, errors,
+                          step_data, created_at, updated_at)
+    SELECT e->>0, e->>1, e->>2, e->3, (e->>4)::smallint,
+           coalesce((e->>5)::timestamptz, now()), (e->>6)::int, (e->>7)::float8, e->>8,
+           (e->>9)::float8, (e->>10)::float8, (e->>11)::boolean, e->12, e->>13,
+           e->14, e->>15, 'pending', 0, 0, '[]', '{}', now(), now()
+      FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t(e, n)
+     ORDER BY n
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+ RETURNING id, idempotency_key, run_at, created_at, queue
+), events AS (
+    INSERT INTO {JobEvent} (job_id, type, at, metadata)
+    SELECT id, 'added', created_at, '{}'::jsonb FROM ins
+), wake AS (
+    -- Delivered at commit, folded per queue: one NOTIFY per queue per transaction.
+    SELECT count(pg_notify(%(channel)s, queue)) AS n FROM (SELECT DISTINCT queue FROM ins) q
+)
+SELECT id, idempotency_key, run_at, created_at FROM ins, wake
+"""
+)
+
+FINISH = sql(
+    """
+WITH v AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::text[],
+                         %(errors)s::text[], %(delays)s::float8[], %(events)s::text[],
+                         %(metas)s::text[])
+        AS v(id, status, output, error, delay, event, meta)
+), done AS (
+    UPDATE {Job} AS j
+       SET status = v.status,
+           output = CASE WHEN v.status = 'completed' THEN v.output::jsonb ELSE j.output END,
+           progress = CASE WHEN v.status = 'completed' THEN 100 ELSE j.progress END,
+           errors = CASE WHEN v.error IS NULL THEN j.errors
+                         ELSE j.errors || jsonb_build_array(v.error::jsonb) END,
+           run_at = CASE WHEN v.status = 'pending'
+                         THEN now() + v.delay * interval '1 second' ELSE j.run_at END,
+           completed_at = CASE WHEN v.status = 'completed' THEN now() ELSE j.completed_at END,
+           failed_at = CASE WHEN v.status = 'failed' THEN now() ELSE j.failed_at END,
+           locked_by = NULL, locked_until = NULL, updated_at = now()
+      FROM v
+     WHERE j.id = v.id AND j.status = 'processing' AND j.locked_by = %(worker)s
+ RETURNING j.id, v.event, v.meta
+)
+INSERT INTO {JobEvent} (job_id, type, at, metadata)
+SELECT id, event, now(), meta::jsonb FROM done
+RETURNING job_id
+"""
+)
+
+HEARTBEAT = sql(
+    """
+WITH w AS (
+    UPDATE {Worker} SET heartbeat_at = now(), running = %(running)s,
+                           processed = %(processed)s, completed = %(completed)s,
+                           failed = %(failed)s
+     WHERE id = %(worker)s
+), renewed AS (
+    UPDATE {Job} SET locked_until = now() + %(lease)s * interval '1 second'
+     WHERE locked_by = %(worker)s AND status = 'processing'
+)
+SELECT id FROM {Job} WHERE id = ANY(%(running_ids)s) AND status = 'cancelled'
+"""
+)
+
+RECLAIM = sql(
+    """
+WITH lost AS (
+    UPDATE {Job} AS j
+       SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
+           failed_at = CASE WHEN j.attempts >= j.max_attempts THEN now() ELSE j.failed_at END,
+           run_at = CASE WHEN j.attempts >= j.max_attempts THEN j.run_at ELSE now() END,
+           errors = j.errors || jsonb_build_array(jsonb_build_object(
+               'attempt', j.attempts, 'at', now(), 'type', 'WorkerLost',
+               'message', 'lease expired: worker ' || coalesce(j.locked_by, '?')
+                          || ' stopped renewing it',
+               'traceback', '', 'reason', 'worker_lost')),
+           locked_by = NULL, locked_until = NULL, updated_at = now()
+     WHERE j.id IN (SELECT id FROM {Job}
+                     WHERE status = 'processing' AND locked_until < now()
+                     ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+ RETURNING j.id, j.status, j.attempts
+), events AS (
+    INSERT INTO {JobEvent} (job_id, type, at, metadata)
+    SELECT id, 'reclaimed', now(),
+           jsonb_build_object('status', status, 'attempt', attempts, 'reason', 'lease expired')
+      FROM lost
+)
+SELECT id, status FROM lost
+"""
+)
+
+RELEASE = sql(
+    """
+WITH released AS (
+    UPDATE {Job}
+       SET status = 'pending', attempts = greatest(attempts - 1, 0), run_at = now(),
+           locked_by = NULL, locked_until = NULL, updated_at = now()
+     WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
+ RETURNING id
+)
+INSERT INTO {JobEvent} (job_id, type, at, metadata)
+SELECT id, 'reclaimed', now(), jsonb_build_object('reason', 'worker shutdown',
+                                                  'worker', %(worker)s::text)
+  FROM released
+"""
+)
+
+
+#: Move a partition's next offset on by n; returns the new next offset.
+RESERVE_OFFSETS = sql(
+    """
+UPDATE {Partition} SET next_offset = next_offset + %s
+ WHERE topic_id = %s AND number = %s
+RETURNING next_offset
+"""
+)
+
+
+class PostgresListener:
+    """A dedicated connection LISTENing for enqueue notifications."""
+
+    def __init__(self, conninfo: dict) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(autocommit=True, **conninfo)
+        self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a notification; True if one came."""
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+            return True
+        return False
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresDriver(PostgresClaimSteps, Driver):
+    """Queries for PostgreSQL."""
+
+    vendor = "postgresql"
+    supports_notify = True
+    default_poll_interval = 1.0
+    supports_estimates = True
+
+    def _tags_exact(self, tags: list[str]) -> Q:
+        # jsonb @> and <@ compare as sets: both ways means the same tags.
+        return Q(tags__contains=tags, tags__contained_by=tags)
+
+    def _tags_all(self, tags: list[str]) -> Q:
+        return Q(tags__contains=tags)
+
+    def _tags_any(self, tags: list[str]) -> Q:
+        # jsonb ?| matches string elements of a top-level array.
+        return Q(tags__has_any_keys=tags)
+
+    def insert_jobs(self, rows: list[dict[str, Any]]) -> list[tuple | None]:
+        data = json.dumps(
+            [
+                [
+                    *(row[name] for name in INSERT_FIELDS[:5]),
+                    None if row["run_at"] is None else row["run_at"].isoformat(),
+                    *(row[name] for name in INSERT_FIELDS[6:]),
+                ]
+                for row in rows
+            ]
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(INSERT, {"rows": data, "channel": NOTIFY_CHANNEL})
+            return match_inserted(rows, cursor.fetchall())
+
+    def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
+        params = {
+            "worker": worker_id,
+            "ids": [o.job_id for o in outcomes],
+            "statuses": [o.status for o in outcomes],
+            "outputs": [json.dumps(o.output) for o in outcomes],
+            "errors": [None if o.error is None else json.dumps(o.error) for o in outcomes],
+            "delays": [o.delay for o in outcomes],
+            "events": [o.event for o in outcomes],
+            "metas": [json.dumps(o.meta) for o in outcomes],
+        }
+        with self.connection.cursor() as cursor:
+            cursor.execute(FINISH, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def heartbeat(
+        self, worker_id, lease, running_ids, processed, completed=0, failed=0
+    ) -> list[int]:
+        params = {
+            "worker": worker_id,
+            "lease": lease,
+            "running": len(running_ids),
+            "running_ids": list(running_ids),
+            "processed": processed,
+            "completed": completed,
+            "failed": failed,
+        }
+        with self.connection.cursor() as cursor:
+            cursor.execute(HEARTBEAT, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def reclaim_expired(self) -> list[tuple[int, str]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(RECLAIM)
+            return [(row[0], row[1]) for row in cursor.fetchall()]
+
+    def release(self, worker_id: str, job_ids: list[int]) -> int:
+        if not job_ids:
+            return 0
+        with self.connection.cursor() as cursor:
+            cursor.execute(RELEASE, {"worker": worker_id, "ids": list(job_ids)})
+            return cursor.rowcount
+
+    def reserve_offsets(self, topic: str, partition: int, count: int) -> int:
+        with self.connection.cursor() as cursor:
+            cursor.execute(RESERVE_OFFSETS, [count, topic, partition])
+            return cursor.fetchone()[0] - count
+
+    def listen(self) -> PostgresListener:
+        params = self.connection.get_connection_params()
+        conninfo = {
+            k: v
+            for k, v in params.items()
+            if k in {"dbname", "user", "password", "host", "port", "sslmode", "application_name"}
+        }
+        return PostgresListener(conninfo)
+
+    def run_within(self, seconds: float, query):
+        timeout = f"{max(1, int(seconds * 1000))}ms"
+        try:
+            # The timeout is local to this transaction (or savepoint): a
+            # cancelled query rolls it back with it, a finished one restores it.
+            with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), "
+                    "set_config('statement_timeout', %s, true)",
+                    [timeout],
+                )
+                previous = cursor.fetchone()[0]
+                result = query()
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                return result
+        except OperationalError as exc:
+            if isinstance(exc.__cause__, errors.QueryCanceled):
+                return None
+            raise
+
+    def frequent_values(self, column: str) -> dict[str, float]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT most_common_vals::text::text[], most_common_freqs FROM pg_stats "
+                "WHERE schemaname = current_schema() AND tablename = %s AND attname = %s",
+                [Job._meta.db_table, column],
+            )
+            row = cursor.fetchone()
+        if not row or not row[0]:
+            return {}
+        return dict(zip(row[0], row[1], strict=True))
+
+    def estimate_count(self, queryset) -> int:
+        query, params = queryset.query.sql_with_params()
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {query}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def copy_rows(self, table: str, columns: list[str], rows) -> int:
+        names = ", ".join(f'"{name}"' for name in columns)
+        count = 0
+        statement = f'COPY "{table}" ({names}) FROM STDIN'
+        with self.connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+    def analyze(self) -> None:
+        # VACUUM also sets the visibility map, so counts after a bulk load can
+        # use index-only scans; it cannot run inside a transaction.
+        command = "ANALYZE" if self.connection.in_atomic_block else "VACUUM (ANALYZE)"
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"{command} {table('Job')}")
+            cursor.execute(f"{command} {table('JobEvent')}")
+
+    def reserve_ids(self, table: str, count: int) -> int:
+        # setval is not transactional: concurrent enqueues at once skip past the
+        # reserved range (a rollback just leaves a gap).
+        name = self.connection.ops.quote_name(table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT setval(seq, greatest((SELECT coalesce(max(id), 0) FROM {name}),
+                                                coalesce(pg_sequence_last_value(seq), 0)) + %s)
+                      FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s""",
+                [count, name],
+            )
+            return cursor.fetchone()[0] - count + 1
+
+    def reset_sequence(self, table: str) -> None:
+        name = self.connection.ops.quote_name(table)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT setval(seq, top)
+                      FROM (SELECT seq, greatest((SELECT coalesce(max(id), 0) FROM {name}),
+                                                 coalesce(pg_sequence_last_value(seq), 0)) AS top
+                              FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s
+                           ) t
+                     WHERE top > 0""",
+                [name],
+            )
+
+    @contextmanager
+    def bulk_load(self, table: str):
+        # A deferred foreign key check per row costs more than loading the row;
+        # re-adding the constraint checks every row in one join instead.
+        if not self.connection.in_atomic_block:
+            raise RuntimeError("bulk_load needs a transaction (transaction.atomic())")
+        quote = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid), condeferrable FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+                [quote(table)],
+            )
+            keys = cursor.fetchall()
+            # Run every deferred check still pending in this transaction now (an
+            # ALTER TABLE refuses to run with pending trigger events on the table).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for name, _, _ in keys:
+                cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        yield
+        with self.connection.cursor() as cursor:
+            for name, definition, _ in keys:
+                cursor.execute(
+                    f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
+                )

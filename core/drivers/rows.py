@@ -1,0 +1,112 @@
+"""The shapes drivers take and return: jobs to insert, claimed jobs, outcomes."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+#: How a tag filter matches a job's tags.
+TAG_MODES = ("exact", "all", "any", "none")
+#: Channel the PostgreSQL driver NOTIFYs on enqueue.
+NOTIFY_CHANNEL = "queueadmin_jobs"
+
+
+@dataclass(slots=True)
+class ClaimedJob:
+    """A job as claimed for one attempt: just what running it needs."""
+
+    id: int
+    job_type: str
+    queue: str
+    payload: Any
+    attempts: int
+    max_attempts: int
+    retry_delay: float
+    retry_backoff: str
+    retry_delay_max: float
+    timeout: float | None
+    force_kill_on_timeout: bool
+    dead_letter_job_type: str | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one attempt, to be written in a batch.
+
+    status is completed, failed (for good) or pending (a retry after ``delay``
+    seconds); ``event`` is the JobEvent type to record with ``meta``.
+    """
+
+    job_id: int
+    status: str
+    event: str
+    output: Any = None
+    error: dict[str, Any] | None = None
+    delay: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: enqueue_many spec of the dead-letter job to add if this failure is written.
+    dead_letter: dict[str, Any] | None = None
+
+
+#: Columns ``enqueue`` writes, in the order the insert statements read them.
+INSERT_FIELDS = (
+    "job_type",
+    "queue",
+    "channel",
+    "payload",
+    "priority",
+    "run_at",
+    "max_attempts",
+    "retry_delay",
+    "retry_backoff",
+    "retry_delay_max",
+    "timeout",
+    "force_kill_on_timeout",
+    "tags",
+    "idempotency_key",
+    "depends_on",
+    "dead_letter_job_type",
+)
+
+CLAIM_COLUMNS = (
+    "id, job_type, queue, payload, attempts, max_attempts, retry_delay, retry_backoff, "
+    "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type"
+)
+
+
+def match_inserted(rows: list[dict[str, Any]], returned: list[tuple]) -> list[tuple | None]:
+    """Align RETURNING rows (id, idempotency_key, run_at, created_at) with the input.
+
+    Ids grow in insert order, so sorted ids follow the inserted rows in input
+    order; rows whose key is missing from the result hit an existing key.
+    """
+    returned = sorted(returned, key=lambda r: r[0])
+    inserted_keys = {r[1] for r in returned if r[1] is not None}
+    it = iter(returned)
+    out: list[tuple | None] = []
+    for row in rows:
+        key = row["idempotency_key"]
+        if key is not None and key not in inserted_keys:
+            out.append(None)
+        else:
+            job_id, _, run_at, created_at = next(it)
+            out.append((job_id, run_at, created_at))
+    return out
+
+
+def claimed_from_row(row: tuple) -> ClaimedJob:
+    """Build a ClaimedJob from a row of CLAIM_COLUMNS (JSON arrives as text)."""
+    payload = row[3]
+    return ClaimedJob(
+        id=row[0],
+        job_type=row[1],
+        queue=row[2],
+        payload=json.loads(payload) if isinstance(payload, str) else payload,
+        attempts=row[4],
+        max_attempts=row[5],
+        retry_delay=row[6],
+        retry_backoff=row[7],
+        retry_delay_max=row[8],
+        timeout=row[9],
+        force_kill_on_timeout=bool(row[10]),
+        dead_letter_job_type=row[11],
+    )

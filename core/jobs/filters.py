@@ -1,0 +1,93 @@
+"""Job filters shared by find_jobs, cancel_jobs and edit_jobs (and the dashboard)."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import QuerySet
+
+from core.drivers import get_driver
+from core.drivers.rows import TAG_MODES
+from core.exceptions import InvalidJobError
+from core.jobs.spec import datetime_value, tags_value
+from core.models import Job, JobStatus
+
+#: Keyword filters understood by ``filter_jobs``.
+FILTERS = frozenset(
+    {
+        "ids",
+        "status",
+        "job_type",
+        "queue",
+        "channel",
+        "tags",
+        "tag_mode",
+        "idempotency_key",
+        "run_at_after",
+        "run_at_before",
+        "created_after",
+        "created_before",
+    }
+)
+
+
+def _strings(name: str, value: Any) -> list[str]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, Iterable) or not all(isinstance(v, str) for v in values):
+        raise InvalidJobError(f"{name}: must be a string or a list of strings, got {value!r}")
+    return list(values)
+
+
+def _ids(value: Any) -> list[int]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidJobError(f"ids: must be a list of job ids, got {value!r}")
+    ids = list(value)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise InvalidJobError(f"ids: must hold integers, got {value!r}")
+    return ids
+
+
+def filter_jobs(queryset: QuerySet[Job] | None = None, **filters: Any) -> QuerySet[Job]:
+    """Narrow ``queryset`` (all jobs by default) by the keyword ``filters``.
+
+    ``status``, ``job_type``, ``queue`` take one value or a list; ``tags`` with
+    ``tag_mode`` exact/all/any/none (default all); ``*_after`` bounds are
+    inclusive, ``*_before`` bounds exclusive.
+    """
+    unknown = sorted(set(filters) - FILTERS)
+    if unknown:
+        raise InvalidJobError(
+            f"unknown filter {', '.join(unknown)}; filters: {', '.join(sorted(FILTERS))}"
+        )
+    qs = Job.objects.all() if queryset is None else queryset
+    filters = {k: v for k, v in filters.items() if v is not None}
+    tag_mode = filters.pop("tag_mode", "all")
+    if tag_mode not in TAG_MODES:
+        raise InvalidJobError(f"tag_mode: must be one of {', '.join(TAG_MODES)}, got {tag_mode!r}")
+    if "ids" in filters:
+        qs = qs.filter(id__in=_ids(filters["ids"]))
+    if "status" in filters:
+        statuses = _strings("status", filters["status"])
+        bad = sorted(set(statuses) - set(JobStatus.values))
+        if bad:
+            raise InvalidJobError(
+                f"status: unknown {', '.join(bad)}; statuses: {', '.join(JobStatus.values)}"
+            )
+        qs = qs.filter(status__in=statuses)
+    for name in ("job_type", "queue", "channel"):
+        if name in filters:
+            qs = qs.filter(**{f"{name}__in": _strings(name, filters[name])})
+    if "idempotency_key" in filters:
+        qs = qs.filter(idempotency_key=filters["idempotency_key"])
+    if "tags" in filters:
+        tags = tags_value(filters["tags"])
+        qs = qs.filter(get_driver(qs.db).tags_filter(tags, tag_mode))
+    bounds = {
+        "run_at_after": "run_at__gte",
+        "run_at_before": "run_at__lt",
+        "created_after": "created_at__gte",
+        "created_before": "created_at__lt",
+    }
+    for name, lookup in bounds.items():
+        if name in filters:
+            qs = qs.filter(**{lookup: datetime_value(name, filters[name])})
+    return qs

@@ -1,0 +1,54 @@
+"""Look jobs up: by id, by filter (keyset pages), and wait for one to finish."""
+
+from typing import Any
+
+from core.exceptions import InvalidJobError, JobNotFound
+from core.jobs.filters import filter_jobs
+from core.models import Job
+
+
+def job_pk(job_id: Any) -> int:
+    """A job's id from a Job, an int or a numeric string; InvalidJobError otherwise."""
+    if isinstance(job_id, Job):
+        return job_id.pk
+    if isinstance(job_id, bool) or not isinstance(job_id, int | str):
+        raise InvalidJobError(f"job id must be an integer, got {job_id!r}")
+    try:
+        return int(job_id)
+    except ValueError:
+        raise InvalidJobError(f"job id must be an integer, got {job_id!r}") from None
+
+
+def get_job(job_id: int) -> Job:
+    """Return the job with this id, or raise JobNotFound."""
+    try:
+        return Job.objects.get(pk=job_pk(job_id))
+    except Job.DoesNotExist:
+        raise JobNotFound(f"no job with id {job_id}") from None
+
+
+def find_jobs(
+    *, limit: int = 100, cursor: int | None = None, newest_first: bool = True, **filters: Any
+) -> list[Job]:
+    """Return up to ``limit`` jobs matching ``filters``, ordered by id.
+
+    Keyset pagination: pass the id of the last job of a page as ``cursor`` to
+    get the next page. Filters: see ``core.jobs.filters.filter_jobs``.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidJobError(f"limit: must be an integer from 1 to 10000, got {limit!r}")
+    qs = filter_jobs(**filters)
+    if cursor is not None:
+        cursor = job_pk(cursor)
+        qs = qs.filter(id__lt=cursor) if newest_first else qs.filter(id__gt=cursor)
+    return list(qs.order_by("-id" if newest_first else "id")[:limit])
+
+
+def wait(job_id: int, timeout: float | None = None, *, interval: float = 0.01) -> Job:
+    """Block until the job is completed, failed or cancelled; return it refreshed.
+
+    Raises TimeoutError after ``timeout`` seconds (None waits forever), JobNotFound
+    if there is no such job. Polls, starting at ``interval`` seconds and backing
+    off to a quarter second.
+    """
+    return get_job(job_id).wait(timeout, interval=interval)
