@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test screenshots lint format venv clean
+.PHONY: run serve test screenshots lint format venv clean
 
 # Looks on PATH first, then in pyenv's and the usual install locations.
 define FIND_PYTHON
@@ -43,11 +43,25 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_demo_user
-	$(PY) manage.py enqueue_demo
+	$(PY) manage.py enqueue_demo --base-url http://$(HOST):$(PORT)
 	@echo "queueadmin at http://$(HOST):$(PORT)/ (Django admin: http://$(HOST):$(PORT)/admin/)"
-	@$(PY) manage.py runworker --queue default --concurrency 4 & worker=$$!; \
+	@$(PY) manage.py runworker --queue '*' --concurrency 4 & worker=$$!; \
 	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	  $(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+# The production setup, locally: DEBUG=0, gunicorn, WhiteNoise and a worker beside it.
+# Plain HTTP on this machine, so the HTTPS-only settings are off here (keep them on in
+# production; see README "Deploying"). SECRET_KEY is a fresh random one unless set.
+serve: $(STAMP)
+	@export DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 SECURE_HSTS_SECONDS=0; \
+	  export SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
+	  $(PY) manage.py migrate --noinput && $(PY) manage.py collectstatic --noinput -v 0 || exit 1; \
+	  echo "queueadmin (DEBUG=0, gunicorn) at http://$(HOST):$(PORT)/"; \
+	  echo "No login yet? Create one: $(PY) manage.py createsuperuser"; \
+	  $(PY) manage.py runworker --queue '*' & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(VENV)/bin/gunicorn queueadmin.wsgi --bind $(HOST):$(PORT) --workers 2 \
+	    --access-logfile - --graceful-timeout 30
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

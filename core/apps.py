@@ -14,6 +14,7 @@ class QueueAdminConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core import backend, legacy  # noqa: F401  backend: resolves ``task:<path>`` jobs
+        # backend resolves ``task:<path>`` jobs; checks registers the system checks.
+        from core import backend, checks, legacy  # noqa: F401
 
         pre_migrate.connect(legacy.refuse_legacy_tables, sender=self, dispatch_uid="queueadmin")

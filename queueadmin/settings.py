@@ -1,9 +1,15 @@
-"""Settings for the queueadmin project, driven by the environment.
+"""Settings for this repository's project (the demo, the tests and `make serve`), driven
+by the environment; README "Settings" and "Deploying" list every variable.
 
-DATABASE_URL   database (default: SQLite file var/queueadmin.sqlite3)
-SECRET_KEY     required when DEBUG is off
-DEBUG          "1"/"0" (default 1: a development checkout)
-ALLOWED_HOSTS  comma-separated host names
+DATABASE_URL          database (default: SQLite file var/queueadmin.sqlite3)
+SECRET_KEY            required when DEBUG is off
+DEBUG                 "1"/"0" (default 1: a development checkout)
+ALLOWED_HOSTS         comma-separated host names
+CSRF_TRUSTED_ORIGINS  comma-separated origins (https://jobs.example.com) behind a proxy
+SECURE_SSL_REDIRECT, SECURE_COOKIES, SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD
+                      HTTPS-only settings: on by default when DEBUG is off
+SECURE_PROXY_SSL_HEADER
+                      "1" when a proxy in front terminates TLS and sets X-Forwarded-Proto
 """
 
 import os
@@ -38,11 +44,24 @@ if not SECRET_KEY:
         )
     SECRET_KEY = _DEV_SECRET_KEY
 
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
-    if host.strip()
-]
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """Read a comma-separated environment variable as a list of non-empty strings."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# HTTPS: on by default in production (DEBUG=0), which makes `manage.py check --deploy`
+# clean; `make serve` turns them off to serve plain HTTP on localhost.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (0 if DEBUG else 31_536_000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -129,6 +148,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+if not DEBUG:
+    # Static files served by the app server itself (after `collectstatic`), compressed.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    }
 
 LOGIN_URL = "admin:login"
 

@@ -167,3 +167,18 @@ def interval(payload, ctx):
     with open(payload["file"], "a") as fh:
         fh.write(line + "\n")
     return {"start": start, "end": end}
+
+
+@handler("test.fail_once")
+def fail_once(payload, ctx):
+    """Fail the first attempt, succeed on the next."""
+    if ctx.attempt == 1:
+        raise ValueError("first attempt fails")
+    return {"attempt": ctx.attempt}
+
+
+@handler("test.nap")
+def nap(payload, ctx):
+    """One durable sleep of ``payload["seconds"]`` (default 0), then done."""
+    ctx.wait_for(seconds=(payload or {}).get("seconds", 0))
+    return "rested"

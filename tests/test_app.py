@@ -188,3 +188,11 @@ def test_migrate_leaves_another_apps_core_tables_alone(tmp_path):
     with sqlite3.connect(database) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert {"queueadmin_job", "core_job"} <= tables
+
+
+def test_the_version_is_available_at_run_time():
+    import importlib.metadata
+
+    import core
+
+    assert core.__version__ == importlib.metadata.version("queueadmin")

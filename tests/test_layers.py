@@ -11,7 +11,7 @@ CORE = Path(__file__).resolve().parent.parent / "core"
 #: core's top-level packages and modules, lowest first. A module may import its own
 #: layer and the layers below it, never one above.
 LAYERS = (
-    {"exceptions", "conf", "validation", "legacy"},
+    {"exceptions", "conf", "validation", "legacy", "signals", "checks"},
     {"models", "migrations"},
     {"drivers"},
     {"durable"},
@@ -24,7 +24,7 @@ LAYERS = (
     {"api", "admin", "templatetags"},
     {"dashboard"},
     {"management", "bench"},
-    {"demo", "apps"},
+    {"demo", "apps", "urls"},
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 #: The public import paths: they re-export and define nothing.

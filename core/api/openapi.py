@@ -249,7 +249,7 @@ def _paths() -> dict[str, Any]:
         },
     }
     return {
-        "/api/jobs": {
+        "/jobs": {
             "get": {
                 "operationId": "listJobs",
                 "summary": "Jobs matching the dashboard's filters, newest first (keyset pages).",
@@ -281,7 +281,7 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
-        "/api/jobs/{pk}": {
+        "/jobs/{pk}": {
             "get": {
                 "operationId": "getJob",
                 "summary": "One job, with every attempt's error.",
@@ -293,21 +293,21 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
-        "/api/jobs/{pk}/retry": {
+        "/jobs/{pk}/retry": {
             "post": {
                 **job_action,
                 "operationId": "retryJob",
                 "summary": "Run a failed, cancelled or completed job again now.",
             }
         },
-        "/api/jobs/{pk}/cancel": {
+        "/jobs/{pk}/cancel": {
             "post": {
                 **job_action,
                 "operationId": "cancelJob",
                 "summary": "Cancel a pending, waiting or processing job.",
             }
         },
-        "/api/tokens/{token_id}/complete": {
+        "/tokens/{token_id}/complete": {
             "post": {
                 "operationId": "completeToken",
                 "summary": "Complete a waiting token; its job wakes with the output.",
@@ -347,7 +347,7 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
-        "/api/status/{ref}": {
+        "/status/{ref}": {
             "get": {
                 "operationId": "jobStatus",
                 "summary": "A job's progress, for the page of the user it works for. No login: "
@@ -362,7 +362,7 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
-        "/api/metrics": {
+        "/metrics": {
             "get": {
                 "operationId": "metrics",
                 "summary": "Prometheus metrics (text exposition format 0.0.4).",
@@ -379,8 +379,9 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def document(base_url: str) -> dict[str, Any]:
-    """The OpenAPI document, with this site as its server."""
+def document(api_root: str) -> dict[str, Any]:
+    """The OpenAPI document; ``api_root`` is the API's absolute URL (where the paths start),
+    wherever the project mounts it."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -391,7 +392,7 @@ def document(base_url: str) -> dict[str, Any]:
             "use a staff session (writes then need the CSRF token). Every error is JSON: "
             '{"error": {"status": …, "message": …}}.',
         },
-        "servers": [{"url": base_url.rstrip("/")}],
+        "servers": [{"url": api_root.rstrip("/")}],
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -3,6 +3,6 @@ job matching a filter (``bulk``), validate (``spec``), filter (``filters``), hol
 release dependents (``dependencies``), and the ``django.tasks`` backend (``tasks``).
 
 ``core.queue`` re-exports the public functions. May import ``durable`` (a cancelled
-job's tokens time out), the drivers, the models, ``validation``, ``conf`` and
+job's tokens time out), the drivers, the models, ``validation``, ``signals``, ``conf`` and
 ``exceptions``.
 """

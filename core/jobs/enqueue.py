@@ -2,6 +2,8 @@
 
 Every insert writes the jobs' ``added`` events in the same statement, so a
 caller's ``transaction.atomic()`` that rolls back leaves neither job nor event.
+Each inserted job is announced with ``signals.job_enqueued`` once that
+transaction commits (while a receiver is connected).
 """
 
 from collections.abc import Iterable, Mapping
@@ -11,6 +13,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.base import ModelState
 
+from core import signals
 from core.drivers import get_driver
 from core.exceptions import InvalidJobError
 from core.jobs import dependencies
@@ -85,6 +88,10 @@ def _insert(rows: list[dict[str, Any]]) -> list[Job]:
                 created.append(None if result is None else _job_from_row(row, *result))
         if held:
             dependencies.hold([job for job in created if job is not None])
+    if signals.job_enqueued.has_listeners(Job):
+        inserted = [job for job in created if job is not None]
+        if inserted:
+            transaction.on_commit(lambda: _announce(inserted), using=driver.using)
     taken = [
         row["idempotency_key"] for row, job in zip(unique, created, strict=True) if job is None
     ]
@@ -108,6 +115,12 @@ def _insert(rows: list[dict[str, Any]]) -> list[Job]:
         next(fresh) if row["idempotency_key"] is None else by_key[row["idempotency_key"]]
         for row in rows
     ]
+
+
+def _announce(jobs: list[Job]) -> None:
+    """Send job_enqueued for each job (after their transaction committed)."""
+    for job in jobs:
+        signals.send(signals.job_enqueued, Job, job=job)
 
 
 def enqueue(job_type: str, payload: Any = None, **options: Any) -> Job:

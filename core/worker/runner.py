@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from core import conf, maintenance
+from core import conf, maintenance, signals
 from core.drivers import Driver, get_driver
 from core.drivers.rows import ClaimedJob, Outcome
 from core.durable.context import JobContext
 from core.durable.registry import autodiscover
+from core.models import Job
 from core.models import Worker as WorkerRow
 from core.streams.pusher import Pusher
 from core.worker import executor, isolated
-from core.worker.completer import Completer
+from core.worker.completer import Completer, refused_cancelled, send_finished
 
 logger = logging.getLogger("queueadmin.worker")
 #: One line per job at INFO (silenced by runworker -v 0).
@@ -327,6 +328,17 @@ class Worker:
     def _execute(self, run: Run) -> None:
         job = run.job
         run.started = time.monotonic()
+        if signals.job_started.has_listeners(Job):
+            # Before the context exists: its deadline counts from after the receivers.
+            signals.send(
+                signals.job_started,
+                Job,
+                job_id=job.id,
+                job_type=job.job_type,
+                queue=job.queue,
+                attempt=job.attempts,
+                worker_id=self.worker_id,
+            )
         run.ctx = JobContext.for_job(job, self.worker_id)
         try:
             if job.force_kill_on_timeout and job.timeout:
@@ -340,7 +352,7 @@ class Worker:
             self._record(run, outcome)
 
     def _record(self, run: Run, outcome: Outcome) -> None:
-        self.completer.submit(outcome)
+        self.completer.submit(outcome, run.job)
         with self._held_lock:
             self.held.pop(run.job.id, None)
         self.wake.set()
@@ -429,6 +441,7 @@ class Worker:
         self.completer.stop()
         if leftovers:
             ids = [run.job.id for run in leftovers]
+            released = None
             try:
                 released = self.driver.release(self.worker_id, ids)
                 logger.info(
@@ -439,3 +452,20 @@ class Worker:
                 )
             except Exception:
                 logger.exception("could not give back jobs %s; their leases will expire", ids)
+            started = [run.job for run in leftovers if run.started is not None]
+            if started and signals.job_finished.has_listeners(Job):
+                self._announce_released(started, released, len(ids))
+
+    def _announce_released(self, jobs: list[ClaimedJob], released: int | None, of: int) -> None:
+        """job_finished for the started runs given back at shutdown: "released"; when
+        the release failed, "discarded"; when it took back fewer than all ``of`` jobs,
+        one query finds those an operator cancelled meanwhile."""
+        cancelled: set[int] = set()
+        if released is not None and released < of:
+            cancelled = refused_cancelled(self.driver.using, [job.id for job in jobs])
+        for job in jobs:
+            if released is None:
+                outcome = "discarded"
+            else:
+                outcome = "cancelled" if job.id in cancelled else "released"
+            send_finished(job, self.worker_id, outcome)

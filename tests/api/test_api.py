@@ -431,14 +431,15 @@ def test_wrong_methods_are_405_json_with_allow(client, method, url, allow):
 def test_the_openapi_document_describes_every_route(client):
     document = client.get("/api/openapi.json").json()
     assert document["openapi"].startswith("3.1")
+    assert document["servers"] == [{"url": "http://testserver/api"}]
     assert set(document["paths"]) == {
-        "/api/jobs",
-        "/api/jobs/{pk}",
-        "/api/jobs/{pk}/retry",
-        "/api/jobs/{pk}/cancel",
-        "/api/tokens/{token_id}/complete",
-        "/api/status/{ref}",
-        "/api/metrics",
+        "/jobs",
+        "/jobs/{pk}",
+        "/jobs/{pk}/retry",
+        "/jobs/{pk}/cancel",
+        "/tokens/{token_id}/complete",
+        "/status/{ref}",
+        "/metrics",
     }
 
 

@@ -1,4 +1,4 @@
-"""Management commands: the demo login of `make run`."""
+"""Management commands: the demo login of `make run` and enqueue_demo's --base-url."""
 
 import re
 from io import StringIO
@@ -6,6 +6,8 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+
+from core.models import Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +35,18 @@ def test_ensure_demo_user_is_refused_when_debug_is_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="development only"):
         call_command("ensure_demo_user")
+
+
+def test_enqueue_demo_pushes_to_the_hook_under_base_url():
+    call_command("enqueue_demo", "--base-url", "http://localhost:8765/", stdout=StringIO())
+    assert Subscription.objects.get().endpoint == "http://localhost:8765/examples/hook/"
+
+
+def test_enqueue_demo_pushes_to_make_runs_address_by_default():
+    call_command("enqueue_demo", stdout=StringIO())
+    assert Subscription.objects.get().endpoint == "http://127.0.0.1:8000/examples/hook/"
+
+
+def test_enqueue_demo_refuses_a_base_url_that_is_not_http():
+    with pytest.raises(CommandError, match="must be an http:// or https:// URL"):
+        call_command("enqueue_demo", "--base-url", "localhost:8000", stdout=StringIO())

@@ -176,3 +176,14 @@ def test_durable_steps_survive_a_killed_worker_and_each_runs_once(tmp_path):
     types = list(JobEvent.objects.filter(job=job).values_list("type", flat=True))
     assert "reclaimed" in types
     assert types.count("resumed") >= 2
+
+
+def test_runworker_prints_what_it_does_when_the_project_configures_no_logging(tmp_path):
+    queue.enqueue("test.echo", {"n": 1})
+    path = tmp_path / "worker.log"
+    with path.open("wb") as log:
+        settings = {"DJANGO_SETTINGS_MODULE": "tests.settings_without_logging"}
+        assert finish(start_runworker("--burst", env=settings, log=log)) == 0
+    output = path.read_text()
+    assert "INFO queueadmin.worker worker id=" in output
+    assert "type=test.echo" in output

@@ -142,6 +142,13 @@ class Command(BaseCommand):
     def _configure_logging(self, verbosity: int) -> None:
         logger = logging.getLogger("queueadmin")
         logger.setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
+        if not logger.hasHandlers():
+            # The project's LOGGING gives our loggers no handler: print to stderr anyway,
+            # or a worker would say nothing about what it does.
+            handler = logging.StreamHandler()
+            text = "%(asctime)s %(levelname)s %(name)s %(message)s"
+            handler.setFormatter(logging.Formatter(text))
+            logger.addHandler(handler)
         if verbosity == 0:
             logging.getLogger("queueadmin.worker.jobs").setLevel(logging.WARNING)
 
