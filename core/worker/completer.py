@@ -207,16 +207,28 @@ def refused_cancelled(using: str, ids: list[int]) -> set[int]:
         return set()
 
 
+def _attempt(job: ClaimedJob, worker_id: str) -> dict:
+    """The keyword arguments job_started and job_finished share."""
+    return {
+        "job_id": job.id,
+        "job_type": job.job_type,
+        "queue": job.queue,
+        "attempt": job.attempts,
+        "worker_id": worker_id,
+    }
+
+
+def send_started(job: ClaimedJob, worker_id: str) -> None:
+    """Send job_started for one attempt of ``job`` (see core.signals)."""
+    signals.send(signals.job_started, Job, **_attempt(job, worker_id))
+
+
 def send_finished(job: ClaimedJob, worker_id: str, outcome: str, output=None, error=None) -> None:
     """Send job_finished for one attempt of ``job`` (see core.signals)."""
     signals.send(
         signals.job_finished,
         Job,
-        job_id=job.id,
-        job_type=job.job_type,
-        queue=job.queue,
-        attempt=job.attempts,
-        worker_id=worker_id,
+        **_attempt(job, worker_id),
         outcome=outcome,
         output=output,
         error=error,

@@ -22,7 +22,7 @@ from core.models import Job
 from core.models import Worker as WorkerRow
 from core.streams.pusher import Pusher
 from core.worker import executor, isolated
-from core.worker.completer import Completer, refused_cancelled, send_finished
+from core.worker.completer import Completer, refused_cancelled, send_finished, send_started
 
 logger = logging.getLogger("queueadmin.worker")
 #: One line per job at INFO (silenced by runworker -v 0).
@@ -330,15 +330,7 @@ class Worker:
         run.started = time.monotonic()
         if signals.job_started.has_listeners(Job):
             # Before the context exists: its deadline counts from after the receivers.
-            signals.send(
-                signals.job_started,
-                Job,
-                job_id=job.id,
-                job_type=job.job_type,
-                queue=job.queue,
-                attempt=job.attempts,
-                worker_id=self.worker_id,
-            )
+            send_started(job, self.worker_id)
         run.ctx = JobContext.for_job(job, self.worker_id)
         try:
             if job.force_kill_on_timeout and job.timeout:

@@ -51,7 +51,8 @@ def test_a_wait_does_not_count_as_an_attempt(tmp_path):
     assert (fresh(job).status, fresh(job).attempts) == ("completed", 1)
 
 
-def test_a_waiting_job_frees_its_worker_slot(tmp_path):
+def test_a_waiting_job_frees_its_worker_slot(tmp_path, settings):
+    settings.QUEUEADMIN = {"MAINTENANCE_INTERVAL": 0.2}  # wake sleepers promptly
     log = tmp_path / "log"
     sleeper = queue.enqueue("test.three_steps", {"log": str(log), "wait": 1.5})
     with BackgroundWorker(concurrency=1, lease=0.6):
@@ -63,7 +64,8 @@ def test_a_waiting_job_frees_its_worker_slot(tmp_path):
     assert log_lines(log) == ["one", "two", "three"]
 
 
-def test_a_sleeping_job_wakes_by_itself_on_a_running_worker(tmp_path):
+def test_a_sleeping_job_wakes_by_itself_on_a_running_worker(tmp_path, settings):
+    settings.QUEUEADMIN = {"MAINTENANCE_INTERVAL": 0.2}  # wake sleepers promptly
     job = queue.enqueue("test.three_steps", {"log": str(tmp_path / "log"), "wait": 0.3})
     with BackgroundWorker(lease=0.6):
         wait_for(lambda: fresh(job).status == "completed", timeout=20)
