@@ -51,9 +51,14 @@ DEFAULTS: dict[str, Any] = {
     "PRUNE_INTERVAL": 60.0,
     #: Seconds between two runs of prune_streams, which applies the topics' retention.
     "STREAM_RETENTION_INTERVAL": 60.0,
-    #: Seconds a worker holds a maintenance task it claimed; if it dies mid-run,
-    #: another worker may take the task over after this (long runs renew it).
-    "MAINTENANCE_LOCK_SECONDS": 60.0,
+    #: Seconds a worker holds a maintenance task it claimed, renewed while it runs; if it
+    #: dies mid-run, another worker takes the task over after this (None: a third of
+    #: LEASE_SECONDS, the heartbeat interval).
+    "MAINTENANCE_LOCK_SECONDS": None,
+    #: Seconds back a cron schedule catches up on fire times it missed (workers down or
+    #: a worker dead inside the cron task): each one inside it gets its job, older ones
+    #: are skipped (counted in the schedule's ``skipped``).
+    "CRON_CATCHUP_SECONDS": 3600,
     #: Seconds one maintenance task may spend inside a worker's heartbeat before it
     #: leaves the rest to its next run (None: a third of the worker's lease, so
     #: heartbeats keep renewing leases; ``queue_maintenance`` has no limit).

@@ -44,7 +44,7 @@ job_started = Signal(use_caching=True)
 #: (``ctx.defer``: the job is pending again later with its new state);
 #: ``"cancelled"`` (an operator cancelled the job while it ran: its result was
 #: not written); ``"discarded"`` (the result was not written for another reason:
-#: the lease ran out and the job was reclaimed, or the database kept failing);
+#: the lease ran out and the job was reclaimed, or the database was away at shutdown);
 #: ``"released"`` (the worker shut down before the handler returned and gave the
 #: job back, pending, the attempt not counted).
 #: ``error`` is the error entry recorded in ``job.errors`` (``attempt``, ``at``,

@@ -182,3 +182,42 @@ def nap(payload, ctx):
     """One durable sleep of ``payload["seconds"]`` (default 0), then done."""
     ctx.wait_for(seconds=(payload or {}).get("seconds", 0))
     return "rested"
+
+
+@handler("test.record_sleep")
+def record_sleep(payload, ctx):
+    """Append this job's id to a file, then sleep: one line per execution."""
+    with open(payload["file"], "a") as fh:
+        fh.write(f"{ctx.job_id}\n")
+    time.sleep(payload["seconds"])
+    return {"recorded": ctx.job_id}
+
+
+@handler("test.exit")
+def exit_process(payload, ctx):
+    """Kill the worker process from inside the handler (a poison job)."""
+    os._exit(3)
+
+
+def _stall_the_cron_task(marker: Path) -> None:
+    """Fault injection for tests/processes/test_faults.py: the first worker process to
+    run the cron task writes its pid to ``marker`` and hangs inside it until killed."""
+    from core.scheduling import cron
+
+    enqueue_due = cron.enqueue_due
+
+    def stalling(now=None):
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return enqueue_due(now)
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        time.sleep(3600)  # inside the cron task, holding its lock, until SIGKILL
+        return []
+
+    cron.enqueue_due = stalling
+
+
+if os.environ.get("QUEUEADMIN_TEST_STALL_CRON"):
+    _stall_the_cron_task(Path(os.environ["QUEUEADMIN_TEST_STALL_CRON"]))

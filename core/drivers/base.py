@@ -85,13 +85,22 @@ class Driver:
     ) -> list[ClaimedJob]:
         """Move up to ``limit`` due pending jobs to processing for ``worker_id``.
 
-        Counts the attempt, sets the lease and writes the ``processing``
-        events. ``queues``/``job_types`` None means any. Paused queues are
-        skipped, queue and channel limits kept, and channels served
-        round-robin (core.drivers.claim); without any of those it is one
-        statement, in run order.
+        Counts the attempt, sets the lease and writes the ``processing`` events.
+        ``queues``/``job_types`` None means any. Paused queues are skipped, queue and
+        channel limits kept, and channels served round-robin (core.drivers.claim);
+        without any of those it is one statement, in run order.
         """
         return claiming.claim(self, self.rotation, worker_id, queues, job_types, limit, lease)
+
+    def mark_running(
+        self, worker_id: str, job_ids: list[int], ended_ids: list[int] = ()
+    ) -> list[int]:
+        """Record, before their handlers start, that ``job_ids`` are running, and that the
+        handlers of ``ended_ids`` returned (their outcomes not written yet); returns those
+        of ``job_ids`` still processing under ``worker_id``. Committed when it returns,
+        so if the worker dies, reclaim charges the attempt to the job that was running
+        and to no other (the worker does this for jobs whose last worker was lost)."""
+        raise NotImplementedError
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
         """Write many outcomes and their events; return the ids actually changed.
@@ -105,27 +114,40 @@ class Driver:
         self,
         worker_id: str,
         lease: float,
-        running_ids: list[int],
-        processed: int,
+        job_ids: list[int],
+        *,
+        running_ids: list[int] = (),
+        processed: int = 0,
         completed: int = 0,
         failed: int = 0,
     ) -> list[int]:
-        """Renew the leases of all of the worker's jobs and its Worker row, in one go.
+        """Renew the leases of the jobs the worker tracks and its Worker row, in one go.
 
-        ``processed``, ``completed`` and ``failed`` are the worker's counters since it
-        started (failed: for good, not retried), written to its Worker row.
+        ``job_ids`` are the jobs the worker still tracks (claimed and not finished, or
+        finished with the outcome not yet written): only their leases are renewed, so a
+        job the worker lost track of (a claim whose reply never came) runs out of lease
+        and is reclaimed. ``running_ids`` (of those, the ones whose handlers run now) are
+        recorded as seen running, which decides whether reclaim charges an attempt if
+        the worker dies. ``processed``, ``completed`` and ``failed`` are written to the
+        Worker row (the counters since it started; failed: for good), with ``running``
+        the number of running handlers.
 
-        Returns those of ``running_ids`` that an operator cancelled meanwhile.
+        Returns those of ``job_ids`` that an operator cancelled meanwhile.
         """
         raise NotImplementedError
 
     def reclaim_expired(self) -> list[tuple[int, str]]:
-        """Return processing jobs whose lease passed to pending (or failed when
-        attempts are used up), with a ``reclaimed`` event; returns (id, new status)."""
+        """Return processing jobs whose lease passed to pending, with a ``reclaimed``
+        event; returns (id, new status). A job its worker had reported running pays the
+        attempt (a worker_lost error; failed when the attempts are used up). Any other
+        (still in the buffer, just started, or its handler had returned) gets the
+        attempt back and counts one more ``lost_count``, so its next worker records its
+        start before running it."""
         raise NotImplementedError
 
     def release(self, worker_id: str, job_ids: list[int]) -> int:
-        """Give unfinished jobs back at shutdown: pending again, the attempt not counted."""
+        """Give unfinished jobs back at shutdown: pending again, the attempt not counted
+        (a started job's is taken back)."""
         raise NotImplementedError
 
     def reserve_offsets(self, topic: str, partition: int, count: int) -> int:

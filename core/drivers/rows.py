@@ -26,6 +26,9 @@ class ClaimedJob:
     timeout: float | None
     force_kill_on_timeout: bool
     dead_letter_job_type: str | None
+    #: Times a worker was lost while holding this job without knowing whether its
+    #: handler was running: the worker records this job's start before running it.
+    lost_count: int = 0
 
 
 @dataclass(slots=True)
@@ -69,7 +72,7 @@ INSERT_FIELDS = (
 
 CLAIM_COLUMNS = (
     "id, job_type, queue, payload, attempts, max_attempts, retry_delay, retry_backoff, "
-    "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type"
+    "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type, lost_count"
 )
 
 
@@ -109,4 +112,5 @@ def claimed_from_row(row: tuple) -> ClaimedJob:
         timeout=row[9],
         force_kill_on_timeout=bool(row[10]),
         dead_letter_job_type=row[11],
+        lost_count=row[12],
     )

@@ -41,6 +41,7 @@ _BLANK_JOB = {
     "status": JobStatus.PENDING,
     "attempts": 0,
     "progress": 0,
+    "lost_count": 0,
 }
 
 

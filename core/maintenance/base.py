@@ -67,13 +67,14 @@ class TaskRun:
     _renewed: float = field(default_factory=time.monotonic)
 
     def out_of_time(self) -> bool:
-        """True once the run's time limit has passed."""
+        """True once the run's time limit has passed (tasks ask between chunks, which
+        also renews their lock)."""
+        self.keep_lock()
         return self.deadline is not None and time.monotonic() >= self.deadline
 
     def keep_lock(self) -> None:
         """Renew the task's lock when a third of it has gone by (call between chunks)."""
-        seconds = conf.get("MAINTENANCE_LOCK_SECONDS")
-        if time.monotonic() - self._renewed >= seconds / 3:
+        if time.monotonic() - self._renewed >= locks.lock_seconds() / 3:
             locks.extend(self.name, self.worker_id)
             self._renewed = time.monotonic()
 

@@ -15,8 +15,16 @@ from core import conf
 from core.models import MaintenanceTask
 
 
+def lock_seconds() -> float:
+    """How long a claim holds a task: MAINTENANCE_LOCK_SECONDS, or the heartbeat interval
+    (a third of LEASE_SECONDS), so a worker that dies holding a task delays it by about
+    one heartbeat."""
+    seconds = conf.get("MAINTENANCE_LOCK_SECONDS")
+    return float(seconds) if seconds is not None else conf.get("LEASE_SECONDS") / 3
+
+
 def _lock_until(now: datetime) -> datetime:
-    return now + timedelta(seconds=conf.get("MAINTENANCE_LOCK_SECONDS"))
+    return now + timedelta(seconds=lock_seconds())
 
 
 def rows(names: list[str]) -> dict[str, MaintenanceTask]:

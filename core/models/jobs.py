@@ -102,6 +102,14 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    #: When the worker reported this attempt's handler running (its heartbeat, or before
+    #: the start of a job whose last worker was lost): if the worker dies, only such a
+    #: job pays the attempt; the others get it back.
+    seen_running_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: Times a worker was lost holding this job without having reported it running; the
+    #: next worker records its start before running it, so a job that kills its worker
+    #: is charged for it, and nobody else is.
+    lost_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

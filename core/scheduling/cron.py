@@ -20,6 +20,7 @@ from croniter import CroniterBadDateError, croniter
 from django.db import IntegrityError, transaction
 from django.utils import timezone as dj_timezone
 
+from core import conf
 from core.exceptions import InvalidJobError, InvalidScheduleError, ScheduleNotFound
 from core.jobs.enqueue import enqueue
 from core.jobs.spec import clean_job
@@ -249,11 +250,49 @@ def run_cron_now(name: str) -> Job:
     return job
 
 
-def enqueue_due(now: datetime | None = None) -> list[Job]:
-    """Enqueue one job for each active schedule whose next run has come.
+#: Most missed fire times one schedule catches up on in one enqueue_due call.
+CATCHUP_MAX = 1000
 
-    A schedule that missed several fire times (the workers were down) fires
-    once, then continues from the next fire time after now.
+
+def _missed(schedule: CronSchedule, now: datetime) -> list[datetime]:
+    """The schedule's fire times from ``next_run_at`` up to ``now``, oldest first."""
+    fires, fire = [], schedule.next_run_at
+    while fire <= now and len(fires) < CATCHUP_MAX:
+        fires.append(fire)
+        fire = _next_after(schedule, fire)
+    return fires
+
+
+def _last_status(schedule: CronSchedule) -> str | None:
+    """The status of the schedule's last job (None when it has none, or it was deleted)."""
+    if not schedule.last_job_id:
+        return None
+    return Job.objects.filter(pk=schedule.last_job_id).values_list("status", flat=True).first()
+
+
+def _fire(schedule: CronSchedule, fire: datetime, now: datetime) -> Job | None:
+    """Enqueue the job of one fire time (None when skipped: overlap, or too old)."""
+    window = timedelta(seconds=conf.get("CRON_CATCHUP_SECONDS"))
+    if fire < now - window:
+        reason = f"older than the catch-up window of {window.total_seconds():g}s"
+    elif not schedule.allow_overlap and (last := _last_status(schedule)) in UNFINISHED:
+        reason = f"job id={schedule.last_job_id} is {last}"
+    else:
+        key = f"cron:{schedule.pk}:{fire.astimezone(ZoneInfo('UTC')).isoformat()}"
+        return _enqueue(schedule, key)
+    schedule.skipped += 1
+    schedule.last_skipped_at = now
+    logger.info("cron name=%s fire=%s skipped: %s", schedule.name, fire.isoformat(), reason)
+    return None
+
+
+def enqueue_due(now: datetime | None = None) -> list[Job]:
+    """Enqueue the jobs of active schedules whose fire times have come.
+
+    Every fire time since ``next_run_at`` gets one job (its idempotency key names the
+    schedule and the fire time, so racing workers and a worker that died mid-way
+    never double one), as long as it lies within CRON_CATCHUP_SECONDS of now and,
+    for a schedule that does not allow overlap, its previous job has finished.
     """
     now = now or dj_timezone.now()
     jobs = []
@@ -264,28 +303,11 @@ def enqueue_due(now: datetime | None = None) -> list[Job]:
             .order_by("next_run_at")[:BATCH]
         )
         for schedule in due:
-            fire = schedule.next_run_at
-            last = (
-                schedule.last_job_id
-                and Job.objects.filter(pk=schedule.last_job_id)
-                .values_list("status", flat=True)
-                .first()
-            )
-            if not schedule.allow_overlap and last in UNFINISHED:
-                schedule.skipped += 1
-                schedule.last_skipped_at = now
-                logger.info(
-                    "cron name=%s fire=%s skipped: job id=%s is %s",
-                    schedule.name,
-                    fire.isoformat(),
-                    schedule.last_job_id,
-                    last,
-                )
-            else:
-                key = f"cron:{schedule.pk}:{fire.astimezone(ZoneInfo('UTC')).isoformat()}"
-                job = _enqueue(schedule, key)
-                if not job.deduplicated:
+            fires = _missed(schedule, now)
+            for fire in fires:
+                job = _fire(schedule, fire, now)
+                if job is not None and not job.deduplicated:
                     jobs.append(job)
-            schedule.next_run_at = _next_after(schedule, max(now, fire))
+            schedule.next_run_at = _next_after(schedule, max(now, fires[-1]))
             schedule.save()
     return jobs

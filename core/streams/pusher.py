@@ -27,7 +27,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import conf
+from core import conf, faults
 from core.models import ConsumerOffset, Subscription
 from core.streams import delivery, topics
 
@@ -100,6 +100,7 @@ class Pusher:
 
     def run(self) -> None:
         next_look = next_renewal = 0.0
+        backoff = faults.Backoff(first=self.interval, most=max(self.interval, 5.0))
         try:
             while not self._stopping.is_set():
                 try:
@@ -111,10 +112,14 @@ class Pusher:
                     if now >= next_look:
                         self._look()
                         next_look = now + self.interval
-                except Exception:
-                    logger.exception("stream push failed; trying again in %.1fs", self.interval)
-                    connections["default"].close()
-                    next_look = time.monotonic() + self.interval
+                    backoff.reset()
+                except Exception as exc:
+                    wait = backoff.step()
+                    faults.log_failure(
+                        logger, f"stream push failed; trying again in {wait:.1f}s", exc
+                    )
+                    faults.reset_connection()
+                    next_look = time.monotonic() + wait
                 wait = min(next_look, next_renewal if self.turns else next_look)
                 self._wake.wait(max(wait - time.monotonic(), 0.001))
                 self._wake.clear()
@@ -135,8 +140,10 @@ class Pusher:
             ConsumerOffset.objects.filter(pk__in=ids, locked_by=self.worker_id).update(
                 locked_by=None, locked_until=None
             )
-        except Exception:
-            logger.exception("stream pusher %s could not give its leases back", self.worker_id)
+        except Exception as exc:
+            faults.log_failure(
+                logger, f"stream pusher {self.worker_id} could not give its leases back", exc
+            )
 
     def _look(self) -> None:
         """Start a turn for each due partition whose lease this pusher wins."""

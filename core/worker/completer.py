@@ -1,19 +1,28 @@
 """Write outcomes in batches: one statement for many jobs, events in bulk; then send
-``job_finished`` for each (while a receiver is connected)."""
+``job_finished`` for each (while a receiver is connected).
+
+An outcome is never dropped while the process lives: while the database is away the
+batch is retried with back-off until it answers (the worker stops claiming once
+``Worker.max_backlog`` outcomes wait, so memory stays bounded), and the jobs stay
+tracked, so the heartbeat keeps their leases. Only at shutdown, or for an outcome the
+database refuses for good, does the completer give up: then the job's lease runs out
+and it is reclaimed (at least once).
+"""
 
 import logging
 import queue as queue_module
 import threading
 import time
 
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 
-from core import signals
+from core import faults, signals
 from core.drivers import Driver
 from core.drivers.rows import ClaimedJob, Outcome
 from core.jobs import dependencies
 from core.jobs.enqueue import enqueue_many
 from core.models import Job, JobStatus
+from core.worker import executor
 
 logger = logging.getLogger("queueadmin.worker")
 
@@ -21,6 +30,9 @@ logger = logging.getLogger("queueadmin.worker")
 #: Seconds between two checks for jobs held by dependencies (while there are
 #: none, a batch costs no extra query; while there are, every batch settles them).
 HELD_RECHECK = 0.5
+
+#: Seconds a stopping completer keeps retrying a batch while the database is away.
+STOP_RETRY_SECONDS = 10.0
 
 #: job_finished's outcome for a written Outcome, by its status (suspended runs by event).
 _FINISHED = {"completed": "completed", "failed": "failed", "pending": "retrying"}
@@ -53,10 +65,26 @@ class Completer(threading.Thread):
         self._held, self._held_checked_at = False, float("-inf")
         #: Counts of outcomes written, by status.
         self.counts = {"completed": 0, "failed": 0, "pending": 0, "suspended": 0, "dropped": 0}
+        #: Jobs whose outcome is submitted and not yet written (the heartbeat renews them).
+        self._pending: set[int] = set()
+        self._pending_lock = threading.Lock()
+        self._stopping = False
 
     def submit(self, outcome: Outcome, job: ClaimedJob) -> None:
         """Queue one outcome of the attempt of ``job`` for the next batch."""
+        with self._pending_lock:
+            self._pending.add(job.id)
         self._queue.put((outcome, job))
+
+    def pending_ids(self) -> list[int]:
+        """The jobs whose outcome waits to be written."""
+        with self._pending_lock:
+            return list(self._pending)
+
+    @property
+    def backlog(self) -> int:
+        """How many outcomes wait to be written."""
+        return len(self._pending)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Block until every outcome submitted so far is written."""
@@ -65,7 +93,9 @@ class Completer(threading.Thread):
         return done.wait(timeout)
 
     def stop(self) -> None:
-        """Flush everything queued, then end the thread."""
+        """Flush everything queued, then end the thread (giving up on the database after
+        STOP_RETRY_SECONDS)."""
+        self._stopping = True
         self._queue.put(None)
         self.join()
 
@@ -82,7 +112,12 @@ class Completer(threading.Thread):
                 flushes: list[threading.Event] = []
                 stopping = self._fill(batch, flushes)
                 if batch:
-                    self._write(batch)
+                    try:
+                        self._write(batch)
+                    except Exception as exc:  # a bug: forget the batch, its leases lapse
+                        faults.log_failure(logger, "writing outcomes failed", exc)
+                        with self._pending_lock:
+                            self._pending.difference_update(job.id for _, job in batch)
                 for done in flushes:
                     done.set()
         finally:
@@ -116,30 +151,76 @@ class Completer(threading.Thread):
         return False
 
     def _write(self, batch: list[tuple[Outcome, ClaimedJob]]) -> None:
-        outcomes = [outcome for outcome, _ in batch]
-        written: set[int] | None = None
-        for attempt in range(1, 6):
+        # Parked runs were written when they parked; only count them.
+        self.counts["suspended"] += sum(o.status == "suspended" for o, _ in batch)
+        pairs = [(o, job) for o, job in batch if o.status != "suspended"]
+        written = self._write_until_done(pairs) if pairs else set()
+        with self._pending_lock:
+            self._pending.difference_update(job.id for _, job in batch)
+        if written:
             try:
-                written = self._write_once(outcomes)
-                break
-            except Exception:
-                logger.exception("writing %d outcomes failed (try %d of 5)", len(batch), attempt)
-                close_old_connections()
-                connections[self.driver.using].close()
-                time.sleep(min(0.2 * 2**attempt, 5))
-        else:
-            # The jobs stay processing; their leases expire and they are reclaimed.
-            logger.error("gave up writing %d outcomes; their jobs will be reclaimed", len(batch))
+                if self._jobs_held():  # release or cancel the dependents at once
+                    dependencies.settle()
+            except Exception as exc:  # every heartbeat settles them too
+                faults.log_failure(logger, "settling dependent jobs failed", exc)
         if signals.job_finished.has_listeners(Job):
             self._announce(batch, written)
 
+    def _write_until_done(self, pairs: list[tuple[Outcome, ClaimedJob]]) -> set[int] | None:
+        """Write the outcomes; return the ids written (None: given up at shutdown).
+
+        While the database is away, retry with back-off for as long as the worker
+        lives; an error a retry cannot fix is narrowed down to the outcomes causing it,
+        which are written as failures of their attempts instead."""
+        backoff = faults.Backoff()
+        given_up_at = None
+        while True:
+            try:
+                written = self._write_once([o for o, _ in pairs])
+                break
+            except Exception as exc:
+                faults.reset_connection(self.driver.using)
+                if not faults.is_outage(exc):
+                    faults.log_failure(logger, f"writing {len(pairs)} outcomes failed", exc)
+                    written = self._write_one_by_one(pairs)
+                    break
+                faults.log_failure(logger, f"writing {len(pairs)} outcomes failed; retrying", exc)
+                if self._stopping:
+                    given_up_at = given_up_at or time.monotonic() + STOP_RETRY_SECONDS
+                    if time.monotonic() >= given_up_at:
+                        # The jobs stay processing; their leases expire and they are reclaimed.
+                        logger.error(
+                            "gave up writing %d outcomes at shutdown; their jobs will be reclaimed",
+                            len(pairs),
+                        )
+                        self.counts["dropped"] += len(pairs)
+                        return None
+                time.sleep(backoff.step())
+        for outcome, _ in pairs:
+            self.counts[outcome.status if outcome.job_id in written else "dropped"] += 1
+        return written
+
+    def _write_one_by_one(self, pairs: list[tuple[Outcome, ClaimedJob]]) -> set[int]:
+        """After an error a retry cannot fix: write each outcome alone; one the database
+        refuses becomes a failure of its attempt (the reason in its error)."""
+        written: set[int] = set()
+        for outcome, job in pairs:
+            try:
+                written |= self._write_once([outcome])
+                continue
+            except Exception as exc:
+                faults.reset_connection(self.driver.using)
+                error = executor.error_entry(job, exc, executor.HANDLER_ERROR)
+                error["message"] = f"the database refused the attempt's outcome: {exc}"
+            try:
+                written |= self._write_once([executor.failure(job, error)])
+            except Exception as exc:
+                faults.reset_connection(self.driver.using)
+                faults.log_failure(logger, f"job id={job.id}: its outcome cannot be written", exc)
+        return written
+
     def _write_once(self, batch: list[Outcome]) -> set[int]:
         """Write the batch; return the ids of the jobs whose outcome was written."""
-        # Parked runs were written when they parked; only count them.
-        self.counts["suspended"] += sum(o.status == "suspended" for o in batch)
-        batch = [o for o in batch if o.status != "suspended"]
-        if not batch:
-            return set()
         dead = [o for o in batch if o.dead_letter is not None]
         if dead:
             with transaction.atomic(using=self.driver.using):
@@ -149,10 +230,6 @@ class Completer(threading.Thread):
                     enqueue_many(specs)
         else:
             done = set(self.driver.finish(self.worker_id, batch))
-        for outcome in batch:
-            self.counts[outcome.status if outcome.job_id in done else "dropped"] += 1
-        if self._jobs_held():  # release or cancel the dependents at once
-            dependencies.settle()
         return done
 
     def _announce(self, batch: list[tuple[Outcome, ClaimedJob]], written: set[int] | None) -> None:

@@ -1,5 +1,6 @@
 """The worker loop: claim in batches, run on threads, heartbeat, shut down cleanly."""
 
+import contextlib
 import logging
 import os
 import queue as queue_module
@@ -10,10 +11,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.utils import timezone
 
-from core import conf, maintenance, signals
+from core import conf, faults, maintenance, signals
 from core.drivers import Driver, get_driver
 from core.drivers.rows import ClaimedJob, Outcome
 from core.durable.context import JobContext
@@ -23,6 +24,7 @@ from core.models import Worker as WorkerRow
 from core.streams.pusher import Pusher
 from core.worker import executor, isolated
 from core.worker.completer import Completer, refused_cancelled, send_finished, send_started
+from core.worker.starter import Starter
 
 logger = logging.getLogger("queueadmin.worker")
 #: One line per job at INFO (silenced by runworker -v 0).
@@ -106,7 +108,15 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self._heartbeat_stop = threading.Event()
         self.claimed_total = 0
+        #: Waits between claims while the database fails: from the poll interval up.
+        self._claim_backoff = faults.Backoff(first=self.poll_interval, most=5.0)
         self.completer = Completer(self.driver, self.worker_id, batch_size=1000)
+        self.starter = Starter(
+            self.driver, self.worker_id, lambda: self.stopping, self.completer.pending_ids
+        )
+        #: Outcomes waiting to be written above which the worker stops claiming (the
+        #: database is away or slow): memory stays bounded by this.
+        self.max_backlog = max(10 * self.capacity, 10_000)
         self.pusher = Pusher(self.worker_id) if options.push else None
 
     # -- lifecycle -------------------------------------------------------------
@@ -118,6 +128,7 @@ class Worker:
         self._register()
         self._install_signals()
         self.completer.start()
+        self.starter.start()
         for _ in range(self.options.concurrency):
             self._spawn_thread()
         helpers = [
@@ -232,14 +243,17 @@ class Worker:
             room = self.capacity - held
             if opts.max_jobs is not None:
                 room = min(room, opts.max_jobs - self.claimed_total)
+            if self.completer.backlog >= self.max_backlog:
+                room = 0  # outcomes are not being written: claim no more meanwhile
             busy_threads = sum(1 for r in list(self.held.values()) if r.started is not None)
             idle_thread_waiting = held - busy_threads == 0 and busy_threads < opts.concurrency
             claimed = 0
             if room > 0 and (idle_thread_waiting or room >= max(1, opts.batch_size // 2)):
-                claimed = self._claim(min(room, opts.batch_size))
+                limit = min(room, opts.batch_size)
+                claimed = self._claim(limit)
                 if claimed is None:
                     continue  # the claim failed (logged); try again
-                if claimed == min(room, opts.batch_size):
+                if claimed == limit:
                     continue  # there may be more right away
             if opts.max_jobs is not None and self.claimed_total >= opts.max_jobs and not self.held:
                 return
@@ -266,11 +280,15 @@ class Worker:
             jobs = self.driver.claim(
                 self.worker_id, self.options.queues, self.options.job_types, limit, self.lease
             )
-        except Exception:
-            logger.exception("claiming jobs failed; retrying after %.2fs", self.poll_interval)
+        except Exception as exc:
+            # A claim whose reply was lost may have claimed jobs all the same: they are
+            # not tracked, so their leases are not renewed and they are reclaimed.
+            wait = self._claim_backoff.step()
+            faults.log_failure(logger, f"claiming jobs failed; retrying in {wait:.2f}s", exc)
             self._reset_connection()
-            self.wake.wait(self.poll_interval)
+            self.wake.wait(wait)
             return None
+        self._claim_backoff.reset()
         with self._held_lock:
             for job in jobs:
                 self.held[job.id] = Run(job)
@@ -280,8 +298,7 @@ class Worker:
         return len(jobs)
 
     def _reset_connection(self) -> None:
-        close_old_connections()
-        connections[self.driver.using].close()
+        faults.reset_connection(self.driver.using)
 
     def _check_deadlines(self) -> None:
         """Fail running jobs whose deadline passed (cooperative timeout)."""
@@ -319,11 +336,23 @@ class Worker:
                     return
                 if self.stopping or run.done:
                     continue  # released at shutdown
+                if not self._mark(run):
+                    continue
                 self._execute(run)
                 if run.written_off:
                     return  # a replacement thread took over this one's slot
         finally:
             connections.close_all()
+
+    def _mark(self, run: Run) -> bool:
+        """Before the handler of a job whose last worker was lost starts, record that it
+        runs (see Starter); False (and forget the run) when the job is no longer ours."""
+        if not run.job.lost_count or self.starter.mark(run.job):
+            return True
+        if run.close():
+            with self._held_lock:
+                self.held.pop(run.job.id, None)
+        return False
 
     def _execute(self, run: Run) -> None:
         job = run.job
@@ -369,13 +398,17 @@ class Worker:
         try:
             while not self._heartbeat_stop.wait(interval):
                 try:
-                    ids = list(self.held)
+                    runs = list(self.held.values())
+                    # Only what this worker tracks: a job it lost track of runs out of
+                    # lease and is reclaimed, instead of being renewed for ever.
+                    tracked = [run.job.id for run in runs] + self.completer.pending_ids()
                     counts = self.completer.counts
                     cancelled = self.driver.heartbeat(
                         self.worker_id,
                         self.lease,
-                        ids,
-                        self.completer.processed,
+                        tracked,
+                        running_ids=[r.job.id for r in runs if r.started is not None],
+                        processed=self.completer.processed,
                         completed=counts["completed"],
                         failed=counts["failed"],
                     )
@@ -389,26 +422,31 @@ class Worker:
                     )
                     if any(done[name].changed for name in ("reclaim", "wake") if name in done):
                         self.wake.set()  # jobs became pending
-                except Exception:
-                    logger.exception("heartbeat failed")
+                except Exception as exc:
+                    faults.log_failure(logger, "heartbeat failed", exc)
                     self._reset_connection()
         finally:
             connections.close_all()
 
     def _listen_loop(self) -> None:
         listener = None
+        backoff = faults.Backoff(first=self.poll_interval, most=5.0)
         while not self._heartbeat_stop.is_set():
             try:
                 if listener is None:
                     listener = self.driver.listen()
+                    backoff.reset()
                 if listener.wait(0.2):
                     self.wake.set()
-            except Exception:
-                logger.exception("LISTEN connection failed; polling until it is back")
+            except Exception as exc:
+                faults.log_failure(
+                    logger, "LISTEN connection failed; polling until it is back", exc
+                )
                 if listener is not None:
-                    listener.close()
+                    with contextlib.suppress(Exception):
+                        listener.close()
                 listener = None
-                self._heartbeat_stop.wait(self.poll_interval)
+                self._heartbeat_stop.wait(backoff.step())
         if listener is not None:
             listener.close()
 
@@ -430,6 +468,7 @@ class Worker:
                 run.ctx.abort_event.set()
         for _ in self._threads:
             self._items.put(None)
+        self.starter.stop()
         self.completer.stop()
         if leftovers:
             ids = [run.job.id for run in leftovers]

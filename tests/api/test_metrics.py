@@ -181,10 +181,10 @@ def test_without_workers_the_worker_gauges_read_zero():
 
 def test_heartbeat_writes_the_completed_and_failed_counters():
     add_worker("w1")
-    get_driver().heartbeat("w1", 30.0, [], 7, completed=5, failed=1)
+    get_driver().heartbeat("w1", 30.0, [], processed=7, completed=5, failed=1)
     worker = Worker.objects.get(id="w1")
     assert (worker.processed, worker.completed, worker.failed) == (7, 5, 1)
-    get_driver().heartbeat("w1", 30.0, [], 8)  # older callers: the counters default to 0
+    get_driver().heartbeat("w1", 30.0, [], processed=8)  # the other counters default to 0
     worker.refresh_from_db()
     assert (worker.processed, worker.completed, worker.failed) == (8, 0, 0)
 

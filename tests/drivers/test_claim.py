@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.drivers import get_driver
+from core.drivers.claim import ClaimedBy, Where
 from core.models import ChannelPolicy, Job, JobStatus, Queue
 from core.queue import enqueue, enqueue_many
 
@@ -60,11 +61,9 @@ def test_a_queue_paused_after_the_snapshot_is_still_skipped(driver):
     many(2, queue="held")
     Queue.objects.create(name="held", paused=True)
     # The plain statement itself leaves out restricted queues.
-    from core.drivers.claim import Where
-
     plain = Where(skip_restricted_queues=True, skip_policy_channels=True)
     with driver.claim_cursor(transactional=False) as cursor:
-        assert driver.plain_claim(cursor, "w1", 30.0, plain, 10) == []
+        assert driver.plain_claim(cursor, ClaimedBy("w1", 30.0), plain, 10) == []
 
 
 def test_max_concurrency_counts_running_jobs_across_claims(driver):

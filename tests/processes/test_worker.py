@@ -39,6 +39,10 @@ def test_job_of_a_killed_worker_is_reclaimed_and_completed_by_another(tmp_path):
     victim = start_runworker("--lease", "1", "--poll-interval", "0.1")
     try:
         wait_for(marker.exists, message="the first attempt to start")
+        wait_for(
+            lambda: Job.objects.get(pk=job.pk).seen_running_at,
+            message="a heartbeat to report the job running",
+        )
         victim.send_signal(signal.SIGKILL)
         finish(victim)
         assert Job.objects.get(pk=job.pk).status == "processing"

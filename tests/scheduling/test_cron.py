@@ -150,16 +150,43 @@ def test_the_same_fire_time_never_makes_two_jobs():
     assert job.idempotency_key.startswith(f"cron:{schedule.pk}:")
 
 
-def test_missed_fire_times_run_once_after_downtime():
+def test_missed_fire_times_inside_the_catch_up_window_each_get_one_job(settings):
+    settings.QUEUEADMIN = {"CRON_CATCHUP_SECONDS": 600}
     schedule = queue.add_cron("minutely", "* * * * *", "test.echo", allow_overlap=True)
     make_due(schedule, ago=timedelta(hours=3))  # 180 missed fire times
-    assert len(cron.enqueue_due()) == 1
-    assert cron.enqueue_due() == []
-    assert Job.objects.count() == 1
+    now = timezone.now()  # one clock for both calls: no minute boundary crossed between
+    jobs = cron.enqueue_due(now)
+    assert cron.enqueue_due(now) == []
+    fires = sorted(job.idempotency_key.rsplit(":", 3)[-3] for job in jobs)
+    assert len(jobs) in (10, 11)  # the last 10 minutes
+    assert len(set(fires)) == len(jobs)
+    schedule.refresh_from_db()
+    assert schedule.skipped == 181 - len(jobs)  # the older ones, and the first (unaligned)
+    assert schedule.next_run_at > timezone.now()
+
+
+def test_a_fire_time_missed_by_a_few_minutes_is_enqueued_with_every_one_after_it():
+    schedule = queue.add_cron("minutely", "* * * * *", "test.echo", allow_overlap=True)
+    now = timezone.now()
+    fire = now.replace(second=0, microsecond=0) - timedelta(minutes=3)
+    CronSchedule.objects.filter(pk=schedule.pk).update(next_run_at=fire)
+    jobs = cron.enqueue_due(now)
+    keys = [job.idempotency_key for job in jobs]
+    expected = [fire + timedelta(minutes=n) for n in range(4)]
+    assert keys == [f"cron:{schedule.pk}:{at.isoformat()}" for at in expected]
+
+
+def test_catching_up_respects_no_overlap():
+    schedule = queue.add_cron("slow", "* * * * *", "test.echo")  # allow_overlap False
+    make_due(schedule, ago=timedelta(minutes=5))
+    [job] = cron.enqueue_due()  # the first missed fire; the others would overlap it
+    schedule.refresh_from_db()
+    assert schedule.skipped >= 4
+    assert schedule.last_job_id == job.pk
 
 
 def test_without_overlap_a_fire_time_is_skipped_while_the_last_job_is_unfinished():
-    schedule = queue.add_cron("slow", "* * * * *", "test.echo")
+    schedule = queue.add_cron("slow", "0 0 1 1 *", "test.echo")  # one fire per make_due
     make_due(schedule)
     [first] = cron.enqueue_due()
     make_due(schedule)
@@ -172,14 +199,11 @@ def test_without_overlap_a_fire_time_is_skipped_while_the_last_job_is_unfinished
 
 
 def test_with_overlap_every_fire_time_enqueues():
-    schedule = queue.add_cron("fast", "* * * * *", "test.echo", allow_overlap=True)
+    schedule = queue.add_cron("fast", "0 0 1 1 *", "test.echo", allow_overlap=True)
     for _ in range(2):
         make_due(schedule)
-        CronSchedule.objects.filter(pk=schedule.pk).update(
-            next_run_at=timezone.now() - timedelta(minutes=Job.objects.count() + 1)
-        )
         cron.enqueue_due()
-    assert Job.objects.count() == 2
+    assert Job.objects.filter(status="pending").count() == 2  # the first did not block
 
 
 def test_paused_schedules_do_not_fire_and_resume_from_now():

@@ -238,12 +238,15 @@ def test_wait_raises_timeout_error_when_the_job_does_not_finish():
         queue.wait(job.pk, timeout=0.2)
 
 
-def leased(max_attempts: int, lease_left: float):
-    """A job processing its first attempt, whose lease ends ``lease_left`` seconds from now."""
+def leased(max_attempts: int, lease_left: float, running: bool = True):
+    """A job processing its first attempt, whose lease ends ``lease_left`` seconds from now;
+    ``running``: its worker had reported its handler running."""
     job = queue.enqueue("test.echo", max_attempts=max_attempts)
     Job.objects.filter(pk=job.pk).update(
         status="processing",
         attempts=1,
+        started_at=timezone.now(),
+        seen_running_at=timezone.now() if running else None,
         locked_by="some-worker",
         locked_until=timezone.now() + timedelta(seconds=lease_left),
     )
@@ -257,6 +260,14 @@ def test_expired_lease_is_reclaimed_to_pending_with_the_attempt_counted():
     assert (job.status, job.attempts, job.locked_by) == ("pending", 1, None)
     assert job.errors[0]["reason"] == "worker_lost"
     assert event_types(job)[-1] == "reclaimed"
+
+
+def test_expired_lease_of_a_job_not_reported_running_gives_the_attempt_back():
+    job = leased(max_attempts=1, lease_left=-1, running=False)
+    assert get_driver().reclaim_expired() == [(job.pk, "pending")]
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.errors, job.lost_count) == ("pending", 0, [], 1)
+    assert JobEvent.objects.filter(job=job).last().metadata["running"] is False
 
 
 def test_expired_lease_with_attempts_used_up_fails_the_job():

@@ -29,7 +29,14 @@ from dataclasses import replace
 from core.drivers.claim.limits import channel_allowance, queue_allowance
 from core.drivers.claim.policies import claim_with_policies
 from core.drivers.claim.rotation import RoundRobin
-from core.drivers.claim.steps import ChannelLimit, Claim, ClaimSteps, QueueLimit, Snapshot
+from core.drivers.claim.steps import (
+    ChannelLimit,
+    Claim,
+    ClaimedBy,
+    ClaimSteps,
+    QueueLimit,
+    Snapshot,
+)
 from core.drivers.claim.where import Where, where_sql
 from core.drivers.rows import ClaimedJob
 
@@ -37,6 +44,7 @@ __all__ = [
     "ChannelLimit",
     "Claim",
     "ClaimSteps",
+    "ClaimedBy",
     "QueueLimit",
     "RoundRobin",
     "Snapshot",
@@ -58,6 +66,7 @@ def claim(
     lease: float,
 ) -> list[ClaimedJob]:
     """Claim up to ``limit`` jobs, keeping every queue and channel policy."""
+    by = ClaimedBy(worker_id, lease)
     snap = steps.snapshot()
     served = None if queues is None else tuple(queues)
     base = Where(queues=served, job_types=None if job_types is None else tuple(job_types))
@@ -67,13 +76,11 @@ def claim(
         # since the snapshot holds.
         plain = replace(base, no_channel=True, skip_restricted_queues=True)
         with steps.claim_cursor(transactional=False) as cursor:
-            return steps.plain_claim(cursor, worker_id, lease, plain, limit)
+            return steps.plain_claim(cursor, by, plain, limit)
     with steps.claim_cursor(transactional=False) as cursor:
         # A read first: idle polls never open the write transaction.
         due = replace(base, exclude_queues=tuple(sorted(snap.paused)))
         if not steps.anything_due(cursor, due):
             return []
     with steps.claim_cursor(transactional=True) as cursor:
-        return claim_with_policies(
-            steps, cursor, rotation, snap, worker_id, served, base, blocked, limit, lease
-        )
+        return claim_with_policies(steps, cursor, rotation, snap, by, served, base, blocked, limit)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from core.drivers.claim.limits import channel_allowance, epoch, queue_allowance
 from core.drivers.claim.rotation import RoundRobin, claim_group
-from core.drivers.claim.steps import Claim, ClaimSteps, QueueLimit, Snapshot
+from core.drivers.claim.steps import Claim, ClaimedBy, ClaimSteps, QueueLimit, Snapshot
 from core.drivers.claim.where import Where
 from core.drivers.rows import ClaimedJob
 
@@ -29,8 +29,7 @@ class PolicyClaim:
     cursor: object
     rotation: RoundRobin
     snap: Snapshot
-    worker_id: str
-    lease: float
+    by: ClaimedBy
     #: Which jobs this worker may take at all (its queues and job types).
     base: Where
     #: Paused and limited queues, left out of the free claim.
@@ -45,9 +44,7 @@ class PolicyClaim:
     started: dict[str, int] = field(default_factory=dict)
 
     def _claim(self, where: Where, limit: int) -> list[ClaimedJob]:
-        return self.result.add(
-            self.steps.claim_where(self.cursor, self.worker_id, self.lease, where, limit)
-        )
+        return self.result.add(self.steps.claim_where(self.cursor, self.by, where, limit))
 
     def _taken(self, jobs: list[ClaimedJob]) -> None:
         for job in jobs:
@@ -128,8 +125,7 @@ class PolicyClaim:
         claim_group(
             self.steps,
             self.cursor,
-            self.worker_id,
-            self.lease,
+            self.by,
             where,
             claim,
             self.rotation,
@@ -155,12 +151,11 @@ def claim_with_policies(
     cursor,
     rotation: RoundRobin,
     snap: Snapshot,
-    worker_id: str,
+    by: ClaimedBy,
     served: tuple[str, ...] | None,
     base: Where,
     blocked: tuple[str, ...],
     limit: int,
-    lease: float,
 ) -> list[ClaimedJob]:
     """Claim up to ``limit`` jobs inside the caller's transaction, phase by phase."""
     snap = replace(snap, now=steps.clock(cursor))
@@ -169,8 +164,7 @@ def claim_with_policies(
         cursor=cursor,
         rotation=rotation,
         snap=snap,
-        worker_id=worker_id,
-        lease=lease,
+        by=by,
         base=replace(base, skip_policy_channels=snap.channel_policies),
         blocked=blocked,
         result=Claim(limit),

@@ -4,7 +4,7 @@ worker's place in the rotation (a skip scan over ``job_channel_idx``)."""
 import math
 from dataclasses import replace
 
-from core.drivers.claim.steps import Claim, ClaimSteps
+from core.drivers.claim.steps import Claim, ClaimedBy, ClaimSteps
 from core.drivers.claim.where import Where
 from core.drivers.rows import ClaimedJob
 
@@ -27,8 +27,7 @@ class RoundRobin:
 def claim_group(
     steps: ClaimSteps,
     cursor,
-    worker_id,
-    lease,
+    by: ClaimedBy,
     where: Where,
     claim: Claim,
     rotation: RoundRobin,
@@ -46,7 +45,7 @@ def claim_group(
         return
     unchanneled = replace(where, no_channel=True)
     if not channel_jobs:
-        claim.add(steps.claim_where(cursor, worker_id, lease, unchanneled, claim.remaining))
+        claim.add(steps.claim_where(cursor, by, unchanneled, claim.remaining))
         return
     start = rotation.places.get(group, "")
     after, wrapped, visited = start, False, 0
@@ -63,19 +62,15 @@ def claim_group(
         visited += len(channels)
         if share is None:
             share = math.ceil(claim.remaining / (min(len(channels), claim.remaining) + 1))
-            unchanneled_got = claim.add(
-                steps.claim_where(cursor, worker_id, lease, unchanneled, share)
-            )
+            unchanneled_got = claim.add(steps.claim_where(cursor, by, unchanneled, share))
             if claim.remaining <= 0:
                 break
         per = math.ceil(claim.remaining / min(len(channels), claim.remaining))
-        jobs, last = steps.claim_channels(
-            cursor, worker_id, lease, where, channels, per, claim.remaining
-        )
+        jobs, last = steps.claim_channels(cursor, by, where, channels, per, claim.remaining)
         claim.add(jobs)
         after = channels[-1]
         rotation.places[group] = last if last is not None else after
     if share is None or (claim.remaining > 0 and len(unchanneled_got) == share):
         # No channel had due jobs, or they had less than their share: jobs
         # without a channel take the rest.
-        claim.add(steps.claim_where(cursor, worker_id, lease, unchanneled, claim.remaining))
+        claim.add(steps.claim_where(cursor, by, unchanneled, claim.remaining))

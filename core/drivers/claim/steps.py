@@ -8,6 +8,19 @@ from core.drivers.rows import ClaimedJob
 
 
 @dataclass(frozen=True)
+class ClaimedBy:
+    """Who claims, and for how long."""
+
+    worker_id: str
+    #: Seconds the lease lasts.
+    lease: float
+
+    def params(self, **extra) -> dict:
+        """The claim statements' parameters for this claimant."""
+        return {"worker": self.worker_id, "lease": self.lease, **extra}
+
+
+@dataclass(frozen=True)
 class QueueLimit:
     """A limited queue's row, as the claim locked it."""
 
@@ -73,12 +86,12 @@ class ClaimSteps:
         """Whether any due pending job matches ``where`` (with or without a channel)."""
         raise NotImplementedError
 
-    def plain_claim(self, cursor, worker_id: str, lease: float, where: Where, limit: int):
+    def plain_claim(self, cursor, by: ClaimedBy, where: Where, limit: int):
         """The claim without policies to keep: ``claim_where`` (a driver may check first
         that anything is due, to spare the write lock)."""
-        return self.claim_where(cursor, worker_id, lease, where, limit)
+        return self.claim_where(cursor, by, where, limit)
 
-    def claim_where(self, cursor, worker_id: str, lease: float, where: Where, limit: int):
+    def claim_where(self, cursor, by: ClaimedBy, where: Where, limit: int):
         """Claim up to ``limit`` jobs matching ``where`` in run order."""
         raise NotImplementedError
 
@@ -90,8 +103,7 @@ class ClaimSteps:
     def claim_channels(
         self,
         cursor,
-        worker_id: str,
-        lease: float,
+        by: ClaimedBy,
         where: Where,
         channels: list[str],
         per: int,

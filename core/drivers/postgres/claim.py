@@ -24,7 +24,7 @@ SELECT now(),
 _SET_PROCESSING = """
        SET status = 'processing', attempts = j.attempts + 1, locked_by = %(worker)s,
            locked_until = now() + %(lease)s * interval '1 second',
-           started_at = now(), updated_at = now()
+           started_at = now(), seen_running_at = NULL, updated_at = now()
 """
 
 _EVENTS = sql(
@@ -195,8 +195,8 @@ class PostgresClaimSteps(ClaimSteps):
         cursor.execute("SELECT now()")  # the transaction's time, as the claims' started_at
         return cursor.fetchone()[0]
 
-    def claim_where(self, cursor, worker_id, lease, where, limit) -> list[ClaimedJob]:
-        params = {"worker": worker_id, "lease": lease, "limit": limit}
+    def claim_where(self, cursor, by, where, limit) -> list[ClaimedJob]:
+        params = by.params(limit=limit)
         sql = CLAIM.format(
             filters=where_sql(where, params, _member), columns=CLAIM_COLUMNS, returning=_RETURNING
         )
@@ -208,14 +208,8 @@ class PostgresClaimSteps(ClaimSteps):
         cursor.execute(SCAN.format(upto="" if upto is None else "AND channel <= %(upto)s"), params)
         return [row[0] for row in cursor.fetchall()]
 
-    def claim_channels(self, cursor, worker_id, lease, where, channels, per, limit):
-        params = {
-            "worker": worker_id,
-            "lease": lease,
-            "channels": channels,
-            "per": per,
-            "limit": limit,
-        }
+    def claim_channels(self, cursor, by, where, channels, per, limit):
+        params = by.params(channels=channels, per=per, limit=limit)
         sql = CLAIM_CHANNELS.format(
             filters=where_sql(where, params, _member), columns=CLAIM_COLUMNS, returning=_RETURNING
         )

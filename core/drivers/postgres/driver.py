@@ -78,34 +78,47 @@ WITH w AS (
                            failed = %(failed)s
      WHERE id = %(worker)s
 ), renewed AS (
-    UPDATE {Job} SET locked_until = now() + %(lease)s * interval '1 second'
-     WHERE locked_by = %(worker)s AND status = 'processing'
+    UPDATE {Job} SET locked_until = now() + %(lease)s * interval '1 second',
+                     seen_running_at = CASE WHEN id = ANY(%(running_ids)s)
+                                            THEN coalesce(seen_running_at, now()) END
+     WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
 )
-SELECT id FROM {Job} WHERE id = ANY(%(running_ids)s) AND status = 'cancelled'
+SELECT id FROM {Job} WHERE id = ANY(%(ids)s) AND status = 'cancelled'
 """
 )
 
 RECLAIM = sql(
     """
 WITH lost AS (
+    -- A job its worker had reported running pays the attempt (failed when they are used
+    -- up, with a worker_lost error). Any other gets it back and counts a loss, so its
+    -- next worker records its start first: a job that kills its worker is caught.
     UPDATE {Job} AS j
-       SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
-           failed_at = CASE WHEN j.attempts >= j.max_attempts THEN now() ELSE j.failed_at END,
-           run_at = CASE WHEN j.attempts >= j.max_attempts THEN j.run_at ELSE now() END,
-           errors = j.errors || jsonb_build_array(jsonb_build_object(
+       SET status = CASE WHEN x.running AND j.attempts >= j.max_attempts
+                         THEN 'failed' ELSE 'pending' END,
+           failed_at = CASE WHEN x.running AND j.attempts >= j.max_attempts
+                            THEN now() ELSE j.failed_at END,
+           run_at = CASE WHEN x.running AND j.attempts >= j.max_attempts
+                         THEN j.run_at ELSE now() END,
+           attempts = CASE WHEN x.running THEN j.attempts ELSE greatest(j.attempts - 1, 0) END,
+           lost_count = j.lost_count + CASE WHEN x.running THEN 0 ELSE 1 END,
+           errors = CASE WHEN NOT x.running THEN j.errors
+                         ELSE j.errors || jsonb_build_array(jsonb_build_object(
                'attempt', j.attempts, 'at', now(), 'type', 'WorkerLost',
                'message', 'lease expired: worker ' || coalesce(j.locked_by, '?')
                           || ' stopped renewing it',
-               'traceback', '', 'reason', 'worker_lost')),
-           locked_by = NULL, locked_until = NULL, updated_at = now()
-     WHERE j.id IN (SELECT id FROM {Job}
-                     WHERE status = 'processing' AND locked_until < now()
-                     ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
- RETURNING j.id, j.status, j.attempts
+               'traceback', '', 'reason', 'worker_lost')) END,
+           seen_running_at = NULL, locked_by = NULL, locked_until = NULL, updated_at = now()
+      FROM (SELECT id, seen_running_at IS NOT NULL AS running FROM {Job}
+             WHERE status = 'processing' AND locked_until < now()
+             ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED) AS x
+     WHERE j.id = x.id
+ RETURNING j.id, j.status, j.attempts, x.running
 ), events AS (
     INSERT INTO {JobEvent} (job_id, type, at, metadata)
     SELECT id, 'reclaimed', now(),
-           jsonb_build_object('status', status, 'attempt', attempts, 'reason', 'lease expired')
+           jsonb_build_object('status', status, 'attempt', attempts, 'reason', 'lease expired',
+                              'running', running)
       FROM lost
 )
 SELECT id, status FROM lost
@@ -117,6 +130,7 @@ RELEASE = sql(
 WITH released AS (
     UPDATE {Job}
        SET status = 'pending', attempts = greatest(attempts - 1, 0), run_at = now(),
+           seen_running_at = NULL,
            locked_by = NULL, locked_until = NULL, updated_at = now()
      WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
  RETURNING id
@@ -128,6 +142,21 @@ SELECT id, 'reclaimed', now(), jsonb_build_object('reason', 'worker shutdown',
 """
 )
 
+
+# Async commit: the worker waits for this before running a job whose last worker was
+# lost; a mark lost with a crash of the database itself only spares it an attempt.
+MARK_RUNNING = sql(
+    """
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true)), ended AS (
+    UPDATE {Job} SET seen_running_at = NULL
+     WHERE id = ANY(%(ended)s) AND locked_by = %(worker)s AND status = 'processing'
+)
+UPDATE {Job} SET seen_running_at = now()
+  FROM async
+ WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
+RETURNING id
+"""
+)
 
 #: Move a partition's next offset on by n; returns the new next offset.
 RESERVE_OFFSETS = sql(
@@ -207,14 +236,21 @@ class PostgresDriver(PostgresClaimSteps, Driver):
             cursor.execute(FINISH, params)
             return [row[0] for row in cursor.fetchall()]
 
+    def mark_running(self, worker_id, job_ids, ended_ids=()) -> list[int]:
+        params = {"worker": worker_id, "ids": list(job_ids), "ended": list(ended_ids)}
+        with self.connection.cursor() as cursor:
+            cursor.execute(MARK_RUNNING, params)
+            return [row[0] for row in cursor.fetchall()]
+
     def heartbeat(
-        self, worker_id, lease, running_ids, processed, completed=0, failed=0
+        self, worker_id, lease, job_ids, *, running_ids=(), processed=0, completed=0, failed=0
     ) -> list[int]:
         params = {
             "worker": worker_id,
             "lease": lease,
             "running": len(running_ids),
             "running_ids": list(running_ids),
+            "ids": list(job_ids),
             "processed": processed,
             "completed": completed,
             "failed": failed,

@@ -37,7 +37,8 @@ _SET_PROCESSING = sql(
     """
 UPDATE {Job}
    SET status = 'processing', attempts = attempts + 1, locked_by = %(worker)s,
-       locked_until = %(until)s, started_at = %(now)s, updated_at = %(now)s
+       locked_until = %(until)s, started_at = %(now)s, seen_running_at = NULL,
+       updated_at = %(now)s
 """
 )
 
@@ -178,26 +179,27 @@ class SQLiteClaimSteps(ClaimSteps):
         self._now = timezone.now()
         return self._now
 
-    def _params(self, worker_id, lease, **extra) -> dict:
+    def _params(self, by=None, **extra) -> dict:
+        """The claim's clock as text (``now``), and with ``by`` its claimant and lease end."""
         now = self._now or timezone.now()
-        return {
-            "worker": worker_id,
-            "now": self._ts(now),
-            "until": self._ts(now + timedelta(seconds=lease)),
-            **extra,
-        }
+        if by is None:
+            return {"now": self._ts(now), **extra}
+        until = self._ts(now + timedelta(seconds=by.lease))
+        return by.params(now=self._ts(now), until=until, **extra)
 
-    def _finish_claim(self, cursor, worker_id, rows) -> list[ClaimedJob]:
+    def _finish_claim(self, cursor, by, rows) -> list[ClaimedJob]:
         # RETURNING order is unspecified in SQLite: restore the run order.
         rows.sort(key=lambda r: (-r[0], r[1], r[2]))
         jobs = [claimed_from_row(row[2:]) for row in rows]
-        events = [(j.id, "processing", {"worker": worker_id, "attempt": j.attempts}) for j in jobs]
-        self._events(cursor, self._params(worker_id, 0)["now"], events)
+        events = [
+            (j.id, "processing", {"worker": by.worker_id, "attempt": j.attempts}) for j in jobs
+        ]
+        self._events(cursor, self._params()["now"], events)
         return jobs
 
-    def plain_claim(self, cursor, worker_id, lease, where, limit) -> list[ClaimedJob]:
+    def plain_claim(self, cursor, by, where, limit) -> list[ClaimedJob]:
         self._now = timezone.now()
-        params = self._params(worker_id, lease, limit=limit)
+        params = self._params(by, limit=limit)
         filters = where_sql(where, params, _member)
         # A read (no write lock under WAL) first, so idle workers polling an
         # empty queue never queue up for the database's single write lock.
@@ -206,22 +208,22 @@ class SQLiteClaimSteps(ClaimSteps):
             return []
         with transaction.atomic(using=self.using):
             self._now = timezone.now()
-            return self.claim_where(cursor, worker_id, lease, where, limit)
+            return self.claim_where(cursor, by, where, limit)
 
-    def claim_where(self, cursor, worker_id, lease, where, limit) -> list[ClaimedJob]:
-        params = self._params(worker_id, lease, limit=limit)
+    def claim_where(self, cursor, by, where, limit) -> list[ClaimedJob]:
+        params = self._params(by, limit=limit)
         cursor.execute(
             CLAIM.format(filters=where_sql(where, params, _member), columns=CLAIM_COLUMNS), params
         )
-        return self._finish_claim(cursor, worker_id, cursor.fetchall())
+        return self._finish_claim(cursor, by, cursor.fetchall())
 
     def scan_channels(self, cursor, after, count, upto=None) -> list[str]:
         params = {"after": after, "count": count, "upto": upto}
         cursor.execute(SCAN.format(upto="" if upto is None else "AND channel <= %(upto)s"), params)
         return [row[0] for row in cursor.fetchall()]
 
-    def claim_channels(self, cursor, worker_id, lease, where, channels, per, limit):
-        params = self._params(worker_id, lease, per=per)
+    def claim_channels(self, cursor, by, where, channels, per, limit):
+        params = self._params(by, per=per)
         filters = where_sql(where, params, _member)
         candidates = []  # (turn, order of the channel, id)
         for start in range(0, len(channels), CHANNELS_PER_STATEMENT):
@@ -245,7 +247,7 @@ class SQLiteClaimSteps(ClaimSteps):
         )
         rows = cursor.fetchall()
         last = max(order for _, order, _ in picked)
-        jobs = self._finish_claim(cursor, worker_id, [(r[0], r[1], *r[3:]) for r in rows])
+        jobs = self._finish_claim(cursor, by, [(r[0], r[1], *r[3:]) for r in rows])
         return jobs, channels[last]
 
     def lock_queues(self, cursor, names) -> list[QueueLimit]:
@@ -261,7 +263,7 @@ class SQLiteClaimSteps(ClaimSteps):
         return bool(cursor.fetchone()[0])
 
     def lock_channel_policies(self, cursor, where, limit, after) -> list[ChannelLimit]:
-        params = self._params("", 0, limit=limit, after=after)
+        params = self._params(limit=limit, after=after)
         cursor.execute(LOCK_POLICIES.format(filters=where_sql(where, params, _member)), params)
         converter = self.connection.ops.convert_datetimefield_value
         return [
@@ -288,5 +290,5 @@ class SQLiteClaimSteps(ClaimSteps):
     def mark_released(self, cursor, channels) -> None:
         cursor.execute(
             MARK_RELEASED,
-            [self._params("", 0)["now"], json.dumps(channels)],
+            [self._params()["now"], json.dumps(channels)],
         )

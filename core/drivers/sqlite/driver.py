@@ -96,7 +96,11 @@ UPDATE {Worker} SET heartbeat_at = %s, running = %s, processed = %s, completed =
 )
 HEARTBEAT_JOBS = sql(
     """
-UPDATE {Job} SET locked_until = %s WHERE locked_by = %s AND status = 'processing'
+UPDATE {Job}
+   SET locked_until = %s,
+       seen_running_at = CASE WHEN id IN (SELECT value FROM json_each(%s))
+                              THEN coalesce(seen_running_at, %s) END
+ WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
 """
 )
 CANCELLED = sql(
@@ -108,18 +112,31 @@ SELECT id FROM {Job} WHERE status = 'cancelled' AND id IN (SELECT value FROM jso
 RECLAIM = sql(
     """
 UPDATE {Job}
-   SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
-       failed_at = CASE WHEN attempts >= max_attempts THEN %s ELSE failed_at END,
-       run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE %s END,
-       errors = json_insert(errors, '$[#]', json_object(
-           'attempt', attempts, 'at', %s, 'type', 'WorkerLost',
+   -- A job its worker had reported running pays the attempt (failed when they are used
+   -- up, with a worker_lost error). Any other gets it back and counts a loss, so its
+   -- next worker records its start first: a job that kills its worker is caught.
+   SET status = CASE WHEN {running} AND attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+       failed_at = CASE WHEN {running} AND attempts >= max_attempts
+                        THEN %(now)s ELSE failed_at END,
+       run_at = CASE WHEN {running} AND attempts >= max_attempts THEN run_at ELSE %(now)s END,
+       attempts = CASE WHEN {running} THEN attempts ELSE max(attempts - 1, 0) END,
+       lost_count = lost_count + CASE WHEN {running} THEN 0 ELSE 1 END,
+       errors = CASE WHEN NOT {running} THEN errors
+                     ELSE json_insert(errors, '$[#]', json_object(
+           'attempt', attempts, 'at', %(now)s, 'type', 'WorkerLost',
            'message', 'lease expired: worker ' || coalesce(locked_by, '?')
                       || ' stopped renewing it',
-           'traceback', '', 'reason', 'worker_lost')),
-       locked_by = NULL, locked_until = NULL, updated_at = %s
- WHERE id IN (SELECT id FROM {Job} WHERE status = 'processing' AND locked_until < %s
-              ORDER BY id LIMIT 1000)
+           'traceback', '', 'reason', 'worker_lost')) END,
+       seen_running_at = NULL, locked_by = NULL, locked_until = NULL, updated_at = %(now)s
+ WHERE id IN (SELECT value FROM json_each(%(ids)s))
 RETURNING id, status, attempts
+""".replace("{running}", "(seen_running_at IS NOT NULL)")
+)
+#: The jobs to reclaim, and whether their workers had reported them running.
+EXPIRED = sql(
+    """
+SELECT id, seen_running_at IS NOT NULL FROM {Job}
+ WHERE status = 'processing' AND locked_until < %(now)s ORDER BY id LIMIT 1000
 """
 )
 
@@ -127,9 +144,24 @@ RELEASE = sql(
     """
 UPDATE {Job}
    SET status = 'pending', attempts = max(attempts - 1, 0), run_at = %s,
+       seen_running_at = NULL,
        locked_by = NULL, locked_until = NULL, updated_at = %s
  WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
 RETURNING id
+"""
+)
+
+MARK_RUNNING = sql(
+    """
+UPDATE {Job} SET seen_running_at = %s
+ WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
+RETURNING id
+"""
+)
+MARK_ENDED = sql(
+    """
+UPDATE {Job} SET seen_running_at = NULL
+ WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
 """
 )
 
@@ -215,30 +247,50 @@ class SQLiteDriver(SQLiteClaimSteps, Driver):
             )
         return [o.job_id for o in outcomes if o.job_id in done]
 
+    def mark_running(self, worker_id, job_ids, ended_ids=()) -> list[int]:
+        ts = self._ts(timezone.now())
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            if ended_ids:
+                cursor.execute(MARK_ENDED, [json.dumps(list(ended_ids)), worker_id])
+            cursor.execute(MARK_RUNNING, [ts, json.dumps(list(job_ids)), worker_id])
+            return [row[0] for row in cursor.fetchall()]
+
     def heartbeat(
-        self, worker_id, lease, running_ids, processed, completed=0, failed=0
+        self, worker_id, lease, job_ids, *, running_ids=(), processed=0, completed=0, failed=0
     ) -> list[int]:
         now = timezone.now()
         ts = self._ts(now)
+        ids = json.dumps(list(job_ids))
+        running = json.dumps(list(running_ids))
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             cursor.execute(
                 HEARTBEAT_WORKER, [ts, len(running_ids), processed, completed, failed, worker_id]
             )
             until = self._ts(now + timedelta(seconds=lease))
-            cursor.execute(HEARTBEAT_JOBS, [until, worker_id])
-            cursor.execute(CANCELLED, [json.dumps(list(running_ids))])
+            cursor.execute(HEARTBEAT_JOBS, [until, running, ts, ids, worker_id])
+            cursor.execute(CANCELLED, [ids])
             return [row[0] for row in cursor.fetchall()]
 
     def reclaim_expired(self) -> list[tuple[int, str]]:
         ts = self._ts(timezone.now())
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
-            cursor.execute(RECLAIM, [ts, ts, ts, ts, ts])
+            cursor.execute(EXPIRED, {"now": ts})
+            running = dict(cursor.fetchall())
+            if not running:
+                return []
+            cursor.execute(RECLAIM, {"now": ts, "ids": json.dumps(list(running))})
             rows = cursor.fetchall()
+            meta = {"reason": "lease expired"}
             events = [
                 (
                     job_id,
                     "reclaimed",
-                    {"status": status, "attempt": attempts, "reason": "lease expired"},
+                    {
+                        "status": status,
+                        "attempt": attempts,
+                        **meta,
+                        "running": bool(running[job_id]),
+                    },
                 )
                 for job_id, status, attempts in rows
             ]

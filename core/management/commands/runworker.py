@@ -6,6 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import readiness
 from core.validation import positive
 from core.worker.runner import Worker, WorkerOptions
 from core.worker.supervisor import Supervisor, TooManyDeaths
@@ -94,6 +95,9 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["grace"] < 0:
             raise CommandError("--grace must be zero or more seconds")
+        problem = readiness.database_problem()
+        if problem:
+            raise CommandError(problem)
         self._configure_logging(opts["verbosity"])
         if opts["processes"] > 1:
             return self._supervise(opts)
