@@ -10,12 +10,26 @@ import json
 import math
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 #: What a queue or channel name may hold.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$")
 NAME_RULE = "may hold only letters, digits and _ . : @ / -"
+
+#: The longest span in seconds any option takes (retry delays and their cap,
+#: timeouts, delays, retention): ten years of 365 days. Whatever is accepted can
+#: be added to any date up to LATEST and stay within what PostgreSQL, SQLite
+#: and Python's datetime hold.
+MAX_SECONDS = 315_360_000.0
+#: The range of moments a job may be scheduled at (``run_at``) or filtered by.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+#: How deeply a JSON value (payload, output, stream data, token data, state) may
+#: nest: 200 levels of arrays and objects.
+MAX_JSON_DEPTH = 200
+#: The largest id, offset or count the bigint columns hold.
+MAX_BIGINT = 2**63 - 1
 
 #: Escapes json.dumps writes for NUL and for surrogates (pairs of which encode
 #: characters beyond U+FFFF; lone ones are not text).
@@ -42,6 +56,47 @@ def storable(value: Any) -> bool:
         elif isinstance(item, list | tuple):
             stack.extend(item)
     return True
+
+
+def text_problem(value: str) -> str | None:
+    """Why the string ``value`` cannot be stored (it holds NUL or an unpaired
+    surrogate: PostgreSQL takes neither, so no database does), or None."""
+    bad = "\x00" in value
+    if not bad and not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            bad = True
+    return "may not contain NUL characters or unpaired surrogates" if bad else None
+
+
+def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """What keeps ``value`` from being stored as JSON, found without recursion:
+    nesting deeper than ``max_depth`` (a cycle counts as too deep), or a string
+    (or key) no database can store. None if neither; json.dumps checks the rest."""
+    # Containers seen, with the shallowest depth they were checked at: one met
+    # again no deeper holds nothing new (shared parts are walked once).
+    seen: dict[int, int] = {}
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                return f"strings {problem}"
+        elif isinstance(item, dict | list | tuple):
+            depth += 1
+            if depth > max_depth:
+                return f"nests deeper than {max_depth} levels"
+            if seen.get(id(item), max_depth + 1) <= depth:
+                continue
+            seen[id(item)] = depth
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((v, depth) for v in item.values())
+            else:
+                stack.extend((v, depth) for v in item)
+    return None
 
 
 def positive(kind: type) -> Callable[[str], int | float]:
@@ -78,11 +133,24 @@ class Checks:
             raise self.fail(field, f"must be a non-empty string, got {value!r}")
         if len(value) > max_length:
             raise self.fail(field, f"must be at most {max_length} characters")
-        if "\x00" in value:
-            raise self.fail(field, "may not contain NUL characters")
+        self.storable_text(field, value)
         if not controls and any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise self.fail(field, "may not contain control characters")
         return value
+
+    def storable_text(self, field: str, value: str) -> str:
+        """``value`` (a string) if the databases can store it: no NUL, no unpaired surrogate."""
+        problem = text_problem(value)
+        if problem:
+            raise self.fail(field, problem)
+        return value
+
+    def lookup(self, field: str, value: Any) -> str:
+        """A string to look up or filter by (any length, may be empty), that the
+        databases can take as a parameter."""
+        if not isinstance(value, str):
+            raise self.fail(field, f"must be a string, got {value!r}")
+        return self.storable_text(field, value)
 
     def name(self, field: str, value: Any, max_length: int = 200) -> str:
         """A name as queues and channels have: ``text`` matching NAME_PATTERN."""
@@ -109,11 +177,15 @@ class Checks:
         self, field: str, value: Any, *, positive: bool = False, most: float | None = None
     ) -> float:
         """A finite number of seconds (or a timedelta): zero or more, or more than zero
-        when ``positive``, and at most ``most``."""
+        when ``positive``, and at most ``most`` (never more than MAX_SECONDS)."""
         if isinstance(value, timedelta):
             value = value.total_seconds()
         if not _is_number(value):
             raise self.fail(field, f"must be a number of seconds or a timedelta, got {value!r}")
+        if value > MAX_SECONDS and (most is None or most >= MAX_SECONDS):
+            raise self.fail(
+                field, f"must be at most {MAX_SECONDS:,.0f} seconds (10 years), got {value!r}"
+            )
         if most is not None and not 0 < value <= most:
             raise self.fail(
                 field, f"must be more than 0 and at most {most:g} seconds, got {value!r}"
@@ -145,23 +217,52 @@ class Checks:
 
     def json(self, field: str, value: Any, *, as_stored: bool = True) -> Any:
         """``value`` as it will read back from the database (or as given, when not
-        ``as_stored``), or an error if it is not JSON (NaN, sets, objects) or holds
-        strings no database can store."""
+        ``as_stored``), or an error if it is not JSON (NaN, infinities, sets,
+        objects), nests deeper than MAX_JSON_DEPTH or holds strings no database
+        can store."""
         try:
             text = json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as exc:
+        except RecursionError:
+            raise self.fail(field, f"nests deeper than {MAX_JSON_DEPTH} levels") from None
+        except (TypeError, ValueError) as exc:
             raise self.fail(field, f"must be JSON-serialisable ({exc})") from None
-        if _SUSPECT_ESCAPE.search(text) and not storable(value):
-            raise self.fail(field, "strings may not contain NUL characters or unpaired surrogates")
+        # The walk only when the text could hide a problem: no more brackets than
+        # MAX_JSON_DEPTH cannot nest deeper, and every NUL or surrogate shows as an escape.
+        suspect = text.count("[") + text.count("{") > MAX_JSON_DEPTH
+        if suspect or _SUSPECT_ESCAPE.search(text):
+            problem = json_problem(value)
+            if problem:
+                raise self.fail(field, problem)
         return json.loads(text) if as_stored else value
 
     def datetime(self, field: str, value: Any) -> datetime:
-        """A timezone-aware datetime."""
+        """A timezone-aware datetime (to compare with, as a filter's bound: one whose
+        UTC time lies beyond what datetime holds becomes its first or last moment)."""
         if not isinstance(value, datetime):
             raise self.fail(field, f"must be a datetime, got {value!r}")
         if value.tzinfo is None or value.utcoffset() is None:
             raise self.fail(field, "must be timezone-aware (use django.utils.timezone)")
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            edge = datetime.min if value.year == datetime.min.year else datetime.max
+            return edge.replace(tzinfo=UTC)
         return value
+
+    def moment(self, field: str, value: Any) -> datetime:
+        """A timezone-aware datetime from EARLIEST up to (not including) LATEST: a
+        time to store (run_at), with room for any delay added to it."""
+        value = self.datetime(field, value)
+        if not EARLIEST <= value < LATEST:
+            raise self.fail(
+                field,
+                f"must be from {EARLIEST.year} up to (not including) {LATEST.year}, got {value}",
+            )
+        return value
+
+    def identifier(self, field: str, value: Any, low: int = 1) -> int:
+        """An integer id (or offset) from ``low`` up to what a bigint column holds."""
+        return self.integer(field, value, low, MAX_BIGINT)
 
     def strings(self, field: str, value: Any, max_length: int = 100) -> list[str]:
         """A list of unique non-empty strings (tags), in the order given."""
@@ -174,6 +275,7 @@ class Checks:
                 raise self.fail(
                     field, f"a tag must be at most {max_length} characters, got {item[:20]!r}…"
                 )
-            if "\x00" in item:
-                raise self.fail(field, "a tag may not contain NUL characters")
+            problem = text_problem(item)
+            if problem:
+                raise self.fail(field, f"a tag {problem}")
         return list(dict.fromkeys(value))

@@ -6,8 +6,13 @@ SECRET_KEY            required when DEBUG is off
 DEBUG                 "1"/"0" (default 1: a development checkout)
 ALLOWED_HOSTS         comma-separated host names
 CSRF_TRUSTED_ORIGINS  comma-separated origins (https://jobs.example.com) behind a proxy
-SECURE_SSL_REDIRECT, SECURE_COOKIES, SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD
-                      HTTPS-only settings: on by default when DEBUG is off
+SECURE_COOKIES        session and CSRF cookies only over HTTPS (default: on when DEBUG is off)
+SERVED_OVER_HTTPS     "1" when users reach the site over HTTPS: turns HSTS on (default: off,
+                      or on when SECURE_SSL_REDIRECT is on)
+SECURE_SSL_REDIRECT   redirect HTTP to HTTPS (opt-in: default off)
+SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD
+                      HSTS max-age (default 31536000 when served over HTTPS and DEBUG is off,
+                      else 0) and preload (default: on when HSTS is on)
 SECURE_PROXY_SSL_HEADER
                       "1" when a proxy in front terminates TLS and sets X-Forwarded-Proto
 """
@@ -36,10 +41,10 @@ DEBUG = env_bool("DEBUG", True)
 
 _DEV_SECRET_KEY = "django-insecure-queueadmin-development-key-never-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
+if not SECRET_KEY.strip():  # a blank or whitespace-only key is no key at all
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG=0: the development key is public. "
+            "SECRET_KEY must be set when DEBUG=0, and not blank: the development key is public. "
             "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
     SECRET_KEY = _DEV_SECRET_KEY
@@ -53,11 +58,19 @@ def env_list(name: str, default: str = "") -> list[str]:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
-# HTTPS: on by default in production (DEBUG=0), which makes `manage.py check --deploy`
-# clean; `make serve` turns them off to serve plain HTTP on localhost.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# HTTPS. With DEBUG=0 cookies are Secure by default; the redirect to HTTPS is opt-in
+# (SECURE_SSL_REDIRECT=1), and HSTS is on only once the operator says the site is served
+# over HTTPS (SERVED_OVER_HTTPS=1, implied by the redirect): a browser told HSTS over a
+# plain-HTTP site would lock its users out. README "Deploying" gives the production
+# environment, with which `manage.py check --deploy` reports nothing; `make serve`
+# turns Secure cookies off to serve plain HTTP on localhost.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SERVED_OVER_HTTPS = env_bool("SERVED_OVER_HTTPS", SECURE_SSL_REDIRECT)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (0 if DEBUG else 31_536_000))
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", "").strip()
+    or (31_536_000 if SERVED_OVER_HTTPS and not DEBUG else 0)
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):

@@ -38,3 +38,21 @@ def policy_snapshot():
         list(Queue.objects.order_by("name").values()),
         list(ChannelPolicy.objects.order_by("name").values()),
     )
+
+
+def cron_form(**overrides) -> dict:
+    """The dashboard's cron schedule form, filled in (None drops a field)."""
+    data = {
+        "name": "every-five",
+        "expression": "*/5 * * * *",
+        "timezone": "UTC",
+        "job_type": "test.echo",
+        "payload": "",
+        "queue": "default",
+        "priority": "0",
+        "tags": "",
+        "timeout": "",
+        "max_attempts": "3",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

@@ -21,7 +21,7 @@ LAYERS = (
     {"maintenance"},
     {"worker"},
     {"queue", "handlers", "backend"},
-    {"api", "admin", "templatetags"},
+    {"api", "admin", "templatetags", "http"},
     {"dashboard"},
     {"management", "bench"},
     {"demo", "apps", "urls"},

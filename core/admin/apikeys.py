@@ -19,9 +19,11 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
+from core.admin.input import GuardedAdmin
 from core.api.auth import (
     WRITE_PERMISSIONS,
     and_words,
+    creator_problem,
     missing_write_permissions,
     write_permissions_error,
 )
@@ -130,7 +132,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(GuardedAdmin):
     """API keys by prefix; the secret is shown once at creation, the hash never."""
 
     form = ApiKeyForm
@@ -196,6 +198,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="state")
     def state(self, key: ApiKey) -> str:
         state = key.state()
+        # The creator comes with the row (list_select_related): no query per key. The
+        # API also refuses calls whose permission the creator lost (see the dashboard).
+        problem = creator_problem(key.created_by) if state == "active" else None
+        if problem is not None:
+            return format_html("<strong>suspended</strong> ({})", problem)
         return state if state == "active" else format_html("<strong>{}</strong>", state)
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):

@@ -7,13 +7,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin.display import pretty_json
+from core.admin.input import GuardedAdmin
 from core.exceptions import QueueError, ScheduleNotFound
 from core.models import CronSchedule, CronStatus
 from core.scheduling import cron
 
 
 @admin.register(CronSchedule)
-class CronScheduleAdmin(admin.ModelAdmin):
+class CronScheduleAdmin(GuardedAdmin):
     """Cron schedules, read-only: they are created and edited on the dashboard's Cron page
     (validated by core.scheduling.cron); pause, resume and run now go through it too."""
 
@@ -74,8 +75,13 @@ class CronScheduleAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
-        """Pause, resume and run now need the change permission on schedules."""
+        """Pausing needs the change permission on schedules."""
         return request.user.has_perm("queueadmin.change_cronschedule")
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        """Resume and run now make the schedule enqueue jobs: they need add_job too
+        (a cron permission alone never grants enqueueing)."""
+        return self.has_operate_permission(request) and request.user.has_perm("queueadmin.add_job")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Through core.scheduling.cron (like the dashboard's form): it validates and
@@ -113,11 +119,11 @@ class CronScheduleAdmin(admin.ModelAdmin):
     def pause_selected(self, request: HttpRequest, queryset: QuerySet[CronSchedule]) -> None:
         self._each(request, queryset, cron.pause_cron, "Paused", CronStatus.PAUSED)
 
-    @admin.action(description="Resume selected schedules", permissions=["operate"])
+    @admin.action(description="Resume selected schedules", permissions=["run"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[CronSchedule]) -> None:
         self._each(request, queryset, cron.resume_cron, "Resumed", CronStatus.ACTIVE)
 
-    @admin.action(description="Run selected schedules now", permissions=["operate"])
+    @admin.action(description="Run selected schedules now", permissions=["run"])
     def run_selected(self, request: HttpRequest, queryset: QuerySet[CronSchedule]) -> None:
         jobs = self._each(request, queryset, cron.run_cron_now, "Ran")
         if jobs:

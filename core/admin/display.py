@@ -7,6 +7,11 @@ from django.utils.html import format_html
 
 
 def pretty_json(value: object) -> str:
-    """Render JSON indented inside an escaped <pre> block."""
+    """Render JSON indented inside an escaped <pre> block.
+
+    Styled by a class of static/queueadmin/admin.css (which templates/admin/queueadmin/
+    loads), never an inline ``style``: the Content-Security-Policy's ``style-src 'self'``
+    refuses inline styles.
+    """
     text = json.dumps(value, indent=2, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+    return format_html('<pre class="queueadmin-json">{}</pre>', text)

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from core import queue
 from core.admin.display import pretty_json
+from core.admin.input import GuardedAdmin, id_in
 from core.exceptions import JobStateError
 from core.models import Job, JobEvent
 
@@ -46,7 +47,7 @@ def _apply(request: HttpRequest, jobs: QuerySet[Job], action, verb: str) -> None
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(GuardedAdmin):
     """Jobs: filter, search by id/type/idempotency key, retry or cancel in bulk."""
 
     list_display = (
@@ -172,13 +173,17 @@ class JobAdmin(admin.ModelAdmin):
         if not term:
             return queryset, False
         match = Q(job_type=term) | Q(idempotency_key=term)
-        if term.isdigit():
-            match |= Q(pk=int(term))
+        if (pk := id_in(term)) is not None:
+            match |= Q(pk=pk)
         return queryset.filter(match), False
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Retry and cancel need the change permission on jobs."""
         return request.user.has_perm("queueadmin.change_job")
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        """A retry runs jobs again: like enqueueing, it needs add_job too."""
+        return self.has_operate_permission(request) and request.user.has_perm("queueadmin.add_job")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Jobs are enqueued through the queue API, which validates them.
@@ -188,7 +193,7 @@ class JobAdmin(admin.ModelAdmin):
         # Edits go through the queue API (pending jobs only, validated, recorded).
         return False
 
-    @admin.action(description="Retry selected jobs", permissions=["operate"])
+    @admin.action(description="Retry selected jobs", permissions=["retry"])
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         _apply(request, queryset, queue.retry_job, "Retried")
 
@@ -198,7 +203,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobEvent)
-class JobEventAdmin(admin.ModelAdmin):
+class JobEventAdmin(GuardedAdmin):
     """The event history of every job."""
 
     list_display = ("id", "job_link", "type", "at", "actor")
@@ -215,7 +220,8 @@ class JobEventAdmin(admin.ModelAdmin):
         term = search_term.strip().lstrip("#")
         if not term:
             return queryset, False
-        return queryset.filter(job_id=int(term)) if term.isdigit() else queryset.none(), False
+        job_id = id_in(term)
+        return queryset.none() if job_id is None else queryset.filter(job_id=job_id), False
 
     @admin.display(description="job", ordering="job_id")
     def job_link(self, event: JobEvent) -> str:

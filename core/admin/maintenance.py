@@ -5,11 +5,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from core.admin.display import pretty_json
+from core.admin.input import GuardedAdmin
 from core.models import MaintenanceTask
 
 
 @admin.register(MaintenanceTask)
-class MaintenanceTaskAdmin(admin.ModelAdmin):
+class MaintenanceTaskAdmin(GuardedAdmin):
     """Maintenance tasks: when each last ran, what it did, which worker holds it; read-only."""
 
     list_display = ("name", "last_run_at", "result_summary", "locked_by", "locked_until")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin.input import GuardedAdmin
 from core.exceptions import InvalidPolicyError
 from core.models import ChannelPolicy, Queue
 from core.scheduling import policies
@@ -95,7 +96,7 @@ class ChannelPolicyForm(forms.ModelForm):
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(GuardedAdmin):
     """Queue policies: pause, concurrency and rate limits; saved through
     core.scheduling.policies."""
 
@@ -172,7 +173,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelPolicy)
-class ChannelPolicyAdmin(admin.ModelAdmin):
+class ChannelPolicyAdmin(GuardedAdmin):
     """Channel policies: concurrency and release interval; saved through
     core.scheduling.policies."""
 

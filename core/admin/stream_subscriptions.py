@@ -12,10 +12,18 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from core.admin.display import pretty_json
+from core.admin.input import GuardedAdmin
 from core.admin.streams import actor
 from core.exceptions import InvalidStreamError, TopicNotFound
 from core.models import Subscription
 from core.streams import subscriptions
+from core.streams.endpoints import (
+    PASSWORD_MASK,
+    endpoint_password,
+    mask_secrets,
+    masked_endpoint,
+    unmask_endpoint,
+)
 
 logger = logging.getLogger("queueadmin.streams")
 
@@ -30,13 +38,28 @@ def field_error(exc: InvalidStreamError | TopicNotFound) -> tuple[str, str]:
     return field, text[:1].upper() + text[1:]
 
 
+class MaskedEndpointInput(forms.TextInput):
+    """A text input showing an endpoint's password as ***: the page never holds it."""
+
+    def format_value(self, value):
+        return super().format_value(masked_endpoint(value) if value else value)
+
+
 class SubscriptionForm(forms.ModelForm):
     """A push subscription's settings; the delivery state is the worker's."""
 
     # Plain text: core.streams.subscriptions checks the URL. (The model's URLField would
     # refuse hosts the API accepts, such as http://receiver:8080/, and quietly
     # add https:// to a URL typed without a scheme.)
-    endpoint = forms.CharField(max_length=2000, help_text="An http:// or https:// URL.")
+    endpoint = forms.CharField(
+        max_length=2000,
+        widget=MaskedEndpointInput,
+        help_text=(
+            "An http:// or https:// URL. A user:password@ in it is sent as HTTP Basic "
+            f"authentication; the password is shown as {PASSWORD_MASK}: leave "
+            f"{PASSWORD_MASK} to keep it."
+        ),
+    )
 
     class Meta:
         model = Subscription
@@ -51,6 +74,23 @@ class SubscriptionForm(forms.ModelForm):
             "timeout",
             "active",
         )
+
+    def clean_endpoint(self) -> str:
+        """A password sent as *** is the stored one (same user and host only)."""
+        value = self.cleaned_data["endpoint"]
+        try:
+            return unmask_endpoint(value, self.instance.endpoint if self.instance.pk else "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)[:1].upper() + str(exc)[1:]) from None
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # The form comes back with its errors, the endpoint's password masked: a new
+        # password typed in it must be typed again, or *** would keep the old one.
+        if self.is_bound and self._errors and "endpoint" not in self._errors:
+            sent = self.data.get(self.add_prefix("endpoint")) or ""
+            if endpoint_password(sent) not in (None, PASSWORD_MASK):
+                self.add_error("endpoint", "Type the password again: it is not shown back.")
 
     def clean(self) -> dict:
         """Check the settings with ``core.streams.subscriptions.clean_subscription``; its
@@ -87,7 +127,7 @@ class SubscriptionForm(forms.ModelForm):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(GuardedAdmin):
     """Push subscriptions: settings, delivery state (read-only), activate/deactivate."""
 
     form = SubscriptionForm
@@ -95,13 +135,15 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "name",
         "topic",
         "group",
-        "endpoint",
+        "endpoint_masked",
         "active",
         "last_success_at",
         "last_error_at",
     )
     list_filter = ("active", "topic")
-    search_fields = ("name", "group", "endpoint")
+    # The endpoint is searched as shown (masked, in Python): a search must not
+    # find out its password one character at a time.
+    search_fields = ("name", "group")
     search_help_text = "Subscription name, group or endpoint."
     ordering = ("name",)
     actions = ("activate_selected", "deactivate_selected")
@@ -122,6 +164,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "created_at",
     )
     readonly_fields = (
+        "endpoint_masked",
         "last_success_at",
         "last_error_at",
         "last_error_text",
@@ -129,11 +172,32 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "created_at",
     )
 
+    @admin.display(description="endpoint", ordering="endpoint")
+    def endpoint_masked(self, sub: Subscription) -> str:
+        return masked_endpoint(sub.endpoint)
+
+    def get_fields(self, request: HttpRequest, obj: Subscription | None = None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only, the endpoint would be shown as stored: show it masked.
+            fields = ["endpoint_masked" if f == "endpoint" else f for f in fields]
+        return fields
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lower()
+        if term:
+            rows = queryset.values_list("pk", "endpoint")
+            ids = [pk for pk, endpoint in rows if term in masked_endpoint(endpoint).lower()]
+            found = found | queryset.filter(pk__in=ids)
+        return found, duplicates
+
     @admin.display(description="last error")
     def last_error_text(self, sub: Subscription) -> str:
         if not sub.last_error:
             return "-"
-        return format_html('<pre class="subscription-error">{}</pre>', sub.last_error)
+        error = mask_secrets(sub.last_error, sub.endpoint)
+        return format_html('<pre class="subscription-error">{}</pre>', error)
 
     @admin.display(description="next attempt per partition")
     def next_attempt_json(self, sub: Subscription) -> str:

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 
 from core import streams
 from core.admin.display import pretty_json
+from core.admin.input import GuardedAdmin
 from core.exceptions import InvalidStreamError, TopicNotFound
 from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
 
@@ -77,7 +78,7 @@ class TopicForm(forms.ModelForm):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(GuardedAdmin):
     """Topics: partitions (grown, never shrunk) and retention, through core.streams."""
 
     form = TopicForm
@@ -145,7 +146,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(GuardedAdmin):
     """Messages, read-only: published through core.streams, removed by retention."""
 
     list_display = ("id", "topic", "partition", "offset", "key", "created_at")
@@ -219,7 +220,7 @@ class ConsumerOffsetForm(forms.ModelForm):
 
 
 @admin.register(ConsumerOffset)
-class ConsumerOffsetAdmin(admin.ModelAdmin):
+class ConsumerOffsetAdmin(GuardedAdmin):
     """Consumer groups' committed offsets; a change goes through core.streams.commit."""
 
     form = ConsumerOffsetForm

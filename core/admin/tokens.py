@@ -7,13 +7,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin.display import pretty_json
+from core.admin.input import GuardedAdmin, id_in
 from core.durable import tokens
 from core.exceptions import TokenNotFound
 from core.models import WaitToken
 
 
 @admin.register(WaitToken)
-class WaitTokenAdmin(admin.ModelAdmin):
+class WaitTokenAdmin(GuardedAdmin):
     """Wait tokens, read-only; complete or expire them through core.durable.tokens so jobs wake."""
 
     list_display = (
@@ -49,8 +50,8 @@ class WaitTokenAdmin(admin.ModelAdmin):
         if not term:
             return queryset, False
         match = Q(pk=term)
-        if term.isascii() and term.isdigit() and int(term) < 2**63:
-            match |= Q(job_id=int(term))
+        if (job_id := id_in(term)) is not None:
+            match |= Q(job_id=job_id)
         return queryset.filter(match), False
 
     @admin.display(description="job", ordering="job_id")

@@ -5,11 +5,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin.input import GuardedAdmin
 from core.models import Worker
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(GuardedAdmin):
     """Worker processes with their last heartbeat; stale ones are flagged."""
 
     list_display = (

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from core.exceptions import InvalidJobError, JobNotFound, JobStateError, TokenNotFound
+from core.http import unservable
 
 logger = logging.getLogger("queueadmin.api")
 
@@ -78,6 +79,9 @@ def api_view(methods: Iterable[str]) -> Callable[[View], View]:
                         f"{request.method} is not allowed here; use {', '.join(allowed)}",
                         headers={"Allow": ", ".join(allowed)},
                     )
+                problem = unservable(request)
+                if problem:
+                    raise ApiError(400, problem)
                 return view(request, *args, **kwargs)
             except ApiError as exc:
                 return exc.response()

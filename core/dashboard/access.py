@@ -1,4 +1,4 @@
-"""Who may see the dashboard and who may act on it."""
+"""Who may see the dashboard and who may act on it; what no page is given (unstorable text)."""
 
 import logging
 from collections.abc import Callable
@@ -12,6 +12,8 @@ from django.shortcuts import resolve_url
 from django.views.decorators.http import require_POST
 
 from core import readiness
+from core.exceptions import JobStateError, QueueError
+from core.http import unservable
 
 View = Callable[..., HttpResponse]
 logger = logging.getLogger("queueadmin.dashboard")
@@ -70,7 +72,27 @@ def _serve(view: View, permission: str, request: HttpRequest, *args, **kwargs) -
         return redirect_to_login(request.get_full_path(), resolve_url("admin:login"))
     if not user.has_perm(permission):
         raise PermissionDenied(f"you need the {permission} permission")
-    return view(request, *args, **kwargs)
+    problem = unservable(request)
+    if problem:
+        return _refused(400, problem)
+    try:
+        return view(request, *args, **kwargs)
+    except QueueError as exc:
+        # What a view did not turn into a message of its own: the library's
+        # refusal of the input (400), a missing object (404), a state (409).
+        status = next((s for kind, s in _LIBRARY_ERRORS if isinstance(exc, kind)), None)
+        if status is None:
+            raise
+        return _refused(status, str(exc))
+
+
+#: Errors of the queue API a view may let through, and the status they answer.
+_LIBRARY_ERRORS = ((ValueError, 400), (LookupError, 404), (JobStateError, 409))
+
+
+def _refused(status: int, message: str) -> HttpResponse:
+    """A one-line plain-text refusal."""
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
 def staff_action(permission: str) -> Callable[[View], View]:

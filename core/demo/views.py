@@ -132,6 +132,8 @@ def hook(request: HttpRequest) -> HttpResponse:
         batch = json.loads(request.body)
     except ValueError as exc:
         return _error(400, f"the body is not JSON: {exc}")
+    except RecursionError:
+        return _error(400, "the body's JSON is nested too deeply")
     if (problem := _batch_problem(batch)) is not None:
         return _error(400, problem)
     offsets = [message["offset"] for message in batch["messages"]]

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.durable.waits import resume
-from core.exceptions import InvalidJobError, TokenNotFound
+from core.exceptions import InvalidJobError, JobNotFound, TokenNotFound
 from core.models import Job, JobStatus, TokenStatus, WaitToken
-from core.validation import Checks
+from core.validation import MAX_BIGINT, Checks, text_problem
 
 check = Checks(InvalidJobError)
 
@@ -47,18 +47,34 @@ def _timeout_at(timeout: Any):
 
 
 def create_token(job_id: int, *, timeout: Any = None, tags: Any = None) -> WaitToken:
-    """A new waiting token for the job (``timeout`` seconds or a timedelta; None: none)."""
-    return WaitToken.objects.create(
-        job_id=job_id, timeout_at=_timeout_at(timeout), tags=check.strings("tags", tags or [])
-    )
+    """A new waiting token for the job (``timeout`` seconds or a timedelta; None: none).
+
+    InvalidJobError for a bad option, JobNotFound when there is no such job.
+    """
+    job_id = getattr(job_id, "pk", job_id)  # a Job or its id
+    job_id = check.integer("job_id", job_id, 1, MAX_BIGINT)
+    timeout_at = _timeout_at(timeout)
+    tags = check.strings("tags", tags or [])
+    if not Job.objects.filter(pk=job_id).exists():
+        raise JobNotFound(f"no job with id {job_id}")
+    try:
+        with transaction.atomic():
+            return WaitToken.objects.create(job_id=job_id, timeout_at=timeout_at, tags=tags)
+    except IntegrityError:  # the job was deleted meanwhile
+        raise JobNotFound(f"no job with id {job_id}") from None
+
+
+def _token_key(token_id: Any) -> str:
+    """``token_id`` if a token could have it, else TokenNotFound (nothing is looked up)."""
+    if not isinstance(token_id, str) or not token_id or text_problem(token_id):
+        raise TokenNotFound(f"no token with id {token_id!r}")
+    return token_id
 
 
 def get_token(token_id: str) -> WaitToken:
     """The token with this id, or TokenNotFound."""
-    if not isinstance(token_id, str) or not token_id:
-        raise TokenNotFound(f"no token with id {token_id!r}")
     try:
-        return WaitToken.objects.get(pk=token_id)
+        return WaitToken.objects.get(pk=_token_key(token_id))
     except WaitToken.DoesNotExist:
         raise TokenNotFound(f"no token with id {token_id!r}") from None
 
@@ -73,7 +89,7 @@ def complete_token(token_id: str, data: Any = None, *, actor: Any = None) -> Com
     data = check.json("data", data)
     now = timezone.now()
     with transaction.atomic():
-        token = WaitToken.objects.select_for_update().filter(pk=token_id).first()
+        token = WaitToken.objects.select_for_update().filter(pk=_token_key(token_id)).first()
         if token is None:
             raise TokenNotFound(f"no token with id {token_id!r}")
         if token.status != TokenStatus.WAITING:
@@ -91,7 +107,7 @@ def expire_token(token_id: str, *, actor: Any = None) -> Completion:
     """Time out a waiting token now (an operator's choice); its job wakes with ok=False."""
     now = timezone.now()
     with transaction.atomic():
-        token = WaitToken.objects.select_for_update().filter(pk=token_id).first()
+        token = WaitToken.objects.select_for_update().filter(pk=_token_key(token_id)).first()
         if token is None:
             raise TokenNotFound(f"no token with id {token_id!r}")
         if token.status != TokenStatus.WAITING:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.models import EventType, Job, JobEvent, JobStatus, TokenStatus, WaitToken
 from core.models.jobs import event_metadata
+from core.validation import MAX_SECONDS
 
 
 class Suspend(BaseException):
@@ -79,7 +80,9 @@ def park(job_id: int, worker_id: str, request: Suspend, step_data: dict) -> bool
             meta = {"reason": "token", "token": token.id[:8], "timeout_at": token.timeout_at}
         elif isinstance(request, Defer):
             job.status = JobStatus.PENDING
-            job.run_at = now + timedelta(seconds=request.delay)
+            # Capped like every other delay, so no date overflows (NaN: now).
+            delay = min(request.delay, MAX_SECONDS) if request.delay > 0 else 0.0
+            job.run_at = now + timedelta(seconds=delay)
             job.state = request.state
             job.step_data = {}  # the next run is a fresh one: its steps run again
             job.wait_until = job.wait_token = None

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.drivers.rows import TAG_MODES
 from core.models import JobStatus
+from core.validation import EARLIEST, LATEST
 
 #: Time ranges offered by the filter bar, by their query value.
 SINCE = {
@@ -57,9 +58,14 @@ class JobFilterForm(forms.Form):
         # are written as UTC; a time past year 9999 in UTC is no time at all.
         value = self.cleaned_data.get(name)
         try:
-            return None if value is None else value.astimezone(UTC)
+            value = None if value is None else value.astimezone(UTC)
         except OverflowError:
             raise forms.ValidationError("Out of range.") from None
+        if value is not None and not EARLIEST <= value < LATEST:
+            raise forms.ValidationError(
+                f"Out of range: jobs are from {EARLIEST.year} up to {LATEST.year}."
+            )
+        return value
 
     def clean_created_after(self) -> datetime | None:
         return self._utc("created_after")

@@ -145,6 +145,8 @@ def enqueue_many(specs: Iterable[Mapping[str, Any]]) -> list[Job]:
     Specs whose idempotency key exists (or repeats an earlier spec's) yield
     the existing job.
     """
+    if isinstance(specs, str | bytes | Mapping) or not isinstance(specs, Iterable):
+        raise InvalidJobError(f"specs: must be a list of mappings, got {specs!r}")
     defaults = job_defaults()
     rows = []
     for index, spec in enumerate(specs):

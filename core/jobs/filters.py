@@ -8,8 +8,9 @@ from django.db.models import QuerySet
 from core.drivers import get_driver
 from core.drivers.rows import TAG_MODES
 from core.exceptions import InvalidJobError
-from core.jobs.spec import datetime_value, tags_value
+from core.jobs.spec import check, datetime_value, tags_value
 from core.models import Job, JobStatus
+from core.validation import MAX_BIGINT
 
 #: Keyword filters understood by ``filter_jobs``.
 FILTERS = frozenset(
@@ -32,9 +33,12 @@ FILTERS = frozenset(
 
 def _strings(name: str, value: Any) -> list[str]:
     values = [value] if isinstance(value, str) else value
-    if not isinstance(values, Iterable) or not all(isinstance(v, str) for v in values):
+    if not isinstance(values, Iterable) or isinstance(values, bytes | dict):
         raise InvalidJobError(f"{name}: must be a string or a list of strings, got {value!r}")
-    return list(values)
+    values = list(values)
+    if not all(isinstance(v, str) for v in values):
+        raise InvalidJobError(f"{name}: must be a string or a list of strings, got {value!r}")
+    return [check.storable_text(name, v) for v in values]
 
 
 def _ids(value: Any) -> list[int]:
@@ -43,7 +47,8 @@ def _ids(value: Any) -> list[int]:
     ids = list(value)
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise InvalidJobError(f"ids: must hold integers, got {value!r}")
-    return ids
+    # An id no bigint column holds matches nothing (and no database may see it).
+    return [i for i in ids if -MAX_BIGINT <= i <= MAX_BIGINT]
 
 
 def filter_jobs(queryset: QuerySet[Job] | None = None, **filters: Any) -> QuerySet[Job]:
@@ -77,7 +82,7 @@ def filter_jobs(queryset: QuerySet[Job] | None = None, **filters: Any) -> QueryS
         if name in filters:
             qs = qs.filter(**{f"{name}__in": _strings(name, filters[name])})
     if "idempotency_key" in filters:
-        qs = qs.filter(idempotency_key=filters["idempotency_key"])
+        qs = qs.filter(idempotency_key=check.lookup("idempotency_key", filters["idempotency_key"]))
     if "tags" in filters:
         tags = tags_value(filters["tags"])
         qs = qs.filter(get_driver(qs.db).tags_filter(tags, tag_mode))

@@ -5,18 +5,23 @@ from typing import Any
 from core.exceptions import InvalidJobError, JobNotFound
 from core.jobs.filters import filter_jobs
 from core.models import Job
+from core.validation import MAX_BIGINT
 
 
 def job_pk(job_id: Any) -> int:
-    """A job's id from a Job, an int or a numeric string; InvalidJobError otherwise."""
+    """A job's id from a Job, an int or a numeric string; InvalidJobError otherwise
+    (also for an integer no id column holds)."""
     if isinstance(job_id, Job):
         return job_id.pk
     if isinstance(job_id, bool) or not isinstance(job_id, int | str):
         raise InvalidJobError(f"job id must be an integer, got {job_id!r}")
     try:
-        return int(job_id)
+        pk = int(job_id)
     except ValueError:
         raise InvalidJobError(f"job id must be an integer, got {job_id!r}") from None
+    if not -MAX_BIGINT <= pk <= MAX_BIGINT:
+        raise InvalidJobError(f"job id must be an integer up to {MAX_BIGINT}, got {job_id!r}")
+    return pk
 
 
 def get_job(job_id: int) -> Job:

@@ -14,7 +14,7 @@ from core import conf
 from core.drivers.rows import INSERT_FIELDS
 from core.exceptions import InvalidJobError
 from core.models import RetryBackoff
-from core.validation import Checks
+from core.validation import MAX_BIGINT, Checks
 
 PRIORITY_MIN, PRIORITY_MAX = -100, 100
 
@@ -52,7 +52,7 @@ def _depends_on(value: Any) -> list[int]:
     ids = []
     for item in value:
         job_id = getattr(item, "pk", item)  # a Job or its id
-        if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id < 1:
+        if isinstance(job_id, bool) or not isinstance(job_id, int) or not 1 <= job_id <= MAX_BIGINT:
             raise check.fail("depends_on", f"must hold job ids (positive integers), got {item!r}")
         ids.append(job_id)
     return list(dict.fromkeys(ids))
@@ -69,7 +69,7 @@ _CLEANERS = {
     "queue": lambda v: check.name("queue", v, 100),
     "channel": _optional(lambda v: check.name("channel", v, 200)),
     "priority": lambda v: check.integer("priority", v, PRIORITY_MIN, PRIORITY_MAX),
-    "run_at": lambda v: check.datetime("run_at", v),
+    "run_at": lambda v: check.moment("run_at", v),
     "max_attempts": lambda v: check.integer("max_attempts", v, 1, 1000),
     "retry_delay": lambda v: check.seconds("retry_delay", v),
     "retry_backoff": lambda v: check.choice("retry_backoff", v, RetryBackoff.values),

@@ -25,7 +25,7 @@ from core.exceptions import InvalidJobError, InvalidScheduleError, ScheduleNotFo
 from core.jobs.enqueue import enqueue
 from core.jobs.spec import clean_job
 from core.models import CronSchedule, CronStatus, Job, JobStatus
-from core.validation import Checks
+from core.validation import Checks, text_problem
 
 logger = logging.getLogger("queueadmin.cron")
 
@@ -44,13 +44,17 @@ def _zone(name: Any) -> ZoneInfo:
         raise InvalidScheduleError(
             f"timezone: must be a zone name like 'Europe/London', got {name!r}"
         )
+    if len(name) > CronSchedule._meta.get_field("timezone").max_length or text_problem(name):
+        raise InvalidScheduleError(f"timezone: unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidScheduleError(f"timezone: unknown time zone {name!r}") from None
 
 
 def _expression(text: Any) -> str:
+    if isinstance(text, str):
+        check.text("expression", text, CronSchedule._meta.get_field("expression").max_length)
     if not isinstance(text, str) or not croniter.is_valid(text.strip()):
         raise InvalidScheduleError(
             f"expression: not a valid cron expression: {text!r} "
@@ -125,9 +129,16 @@ def _name(name: Any) -> str:
     return check.text("name", name, 200).strip()
 
 
+def _lookup(name: Any) -> Any:
+    """``name`` if a schedule could be called that, else ScheduleNotFound (no query)."""
+    if not isinstance(name, str) or text_problem(name):
+        raise ScheduleNotFound(f"no cron schedule named {name!r}")
+    return name
+
+
 def get_cron(name: str) -> CronSchedule:
     """The schedule called ``name``, or ScheduleNotFound."""
-    schedule = CronSchedule.objects.filter(name=name).first()
+    schedule = CronSchedule.objects.filter(name=_lookup(name)).first()
     if schedule is None:
         raise ScheduleNotFound(f"no cron schedule named {name!r}")
     return schedule
@@ -181,7 +192,7 @@ def edit_cron(name: str, **changes: Any) -> CronSchedule:
     if not changes:
         raise InvalidScheduleError("nothing to edit: give at least one field")
     with transaction.atomic():
-        schedule = CronSchedule.objects.select_for_update().filter(name=name).first()
+        schedule = CronSchedule.objects.select_for_update().filter(name=_lookup(name)).first()
         if schedule is None:
             raise ScheduleNotFound(f"no cron schedule named {name!r}")
         if "expression" in changes:
@@ -273,16 +284,20 @@ def _last_status(schedule: CronSchedule) -> str | None:
 def _fire(schedule: CronSchedule, fire: datetime, now: datetime) -> Job | None:
     """Enqueue the job of one fire time (None when skipped: overlap, or too old)."""
     window = timedelta(seconds=conf.get("CRON_CATCHUP_SECONDS"))
+    level = logging.INFO
     if fire < now - window:
         reason = f"older than the catch-up window of {window.total_seconds():g}s"
     elif not schedule.allow_overlap and (last := _last_status(schedule)) in UNFINISHED:
         reason = f"job id={schedule.last_job_id} is {last}"
     else:
         key = f"cron:{schedule.pk}:{fire.astimezone(ZoneInfo('UTC')).isoformat()}"
-        return _enqueue(schedule, key)
+        try:
+            return _enqueue(schedule, key)
+        except InvalidJobError as exc:  # options stored before a rule tightened
+            reason, level = f"its job is refused ({exc}): edit the schedule", logging.ERROR
     schedule.skipped += 1
     schedule.last_skipped_at = now
-    logger.info("cron name=%s fire=%s skipped: %s", schedule.name, fire.isoformat(), reason)
+    logger.log(level, "cron name=%s fire=%s skipped: %s", schedule.name, fire.isoformat(), reason)
     return None
 
 

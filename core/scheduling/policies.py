@@ -22,7 +22,7 @@ from django.utils import timezone
 from core.exceptions import InvalidPolicyError
 from core.models import ChannelPolicy, Job, JobStatus, Queue
 from core.models.policies import release_wait, starts_in_window
-from core.validation import Checks
+from core.validation import Checks, text_problem
 
 logger = logging.getLogger("queueadmin.queue")
 
@@ -100,10 +100,11 @@ def channel_fields(max_concurrency: Any, release_interval: Any) -> dict[str, Any
 
 
 def _key(field: str, value: Any) -> str:
-    """A name to look up: any non-empty string (a lookup cannot write anything)."""
+    """A name to look up: any non-empty string a database can take (a lookup cannot
+    write anything)."""
     if not isinstance(value, str) or not value:
         raise check.fail(field, f"must be a non-empty string, got {value!r}")
-    return value
+    return check.storable_text(field, value)
 
 
 def _text(values: dict[str, Any]) -> str:
@@ -265,7 +266,8 @@ class Usage:
 
 
 def _unique(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(n for n in names if isinstance(n, str)))
+    # A name no database can take has no policy nor jobs: it is left out.
+    return list(dict.fromkeys(n for n in names if isinstance(n, str) and not text_problem(n)))
 
 
 def _running(column: str, names: list[str]) -> dict[str, int]:

@@ -1,7 +1,9 @@
 """One HTTP delivery of a batch: the JSON body and the POST (urllib, no redirects).
 
 Only this module talks HTTP; it never touches the database, so it can run on
-a thread of its own while the pusher keeps the leases renewed.
+a thread of its own while the pusher keeps the leases renewed. An endpoint's
+``user:password@`` is sent as HTTP Basic authentication to the URL without it,
+and masked in every error this module returns.
 """
 
 import http.client
@@ -11,6 +13,7 @@ import urllib.request
 from collections.abc import Iterable
 
 from core.models import Message
+from core.streams.endpoints import mask_secrets, split_credentials
 
 #: User-Agent of every push request.
 USER_AGENT = "queueadmin-push"
@@ -51,11 +54,20 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 def post(endpoint: str, data: bytes, timeout: float, subscription: str = "") -> str | None:
     """POST ``data`` to ``endpoint``; None on a 2xx answer, else what went wrong
-    ("HTTP 500: <body>", "timed out after 10s", "ConnectionRefusedError: …")."""
+    ("HTTP 500: <body>", "timed out after 10s", "ConnectionRefusedError: …"), with
+    the endpoint's password masked."""
+    error = _post(endpoint, data, timeout, subscription)
+    return None if error is None else mask_secrets(error, endpoint)
+
+
+def _post(endpoint: str, data: bytes, timeout: float, subscription: str) -> str | None:
+    url, authorization = split_credentials(endpoint)
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if authorization is not None:
+        headers["Authorization"] = authorization
     if subscription:
         headers["X-Queueadmin-Subscription"] = subscription
-    request = urllib.request.Request(endpoint, data=data, headers=headers, method="POST")
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with _opener.open(request, timeout=timeout) as response:
             response.read(65536)  # let the server finish its answer

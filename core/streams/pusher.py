@@ -30,6 +30,7 @@ from django.utils import timezone
 from core import conf, faults
 from core.models import ConsumerOffset, Subscription
 from core.streams import delivery, topics
+from core.streams.endpoints import mask_secrets
 
 logger = logging.getLogger("queueadmin.streams")
 
@@ -214,7 +215,7 @@ class Pusher:
         try:
             error = delivery.post(endpoint, data, timeout, name)
         except BaseException as exc:  # a failed delivery must still end its turn
-            error = delivery.describe(exc, timeout)
+            error = mask_secrets(delivery.describe(exc, timeout), endpoint)
         self._results.put((key, error))
         self._wake.set()
 

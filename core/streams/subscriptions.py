@@ -28,6 +28,7 @@ from django.db.models import QuerySet
 
 from core.exceptions import InvalidStreamError, SubscriptionNotFound, TopicNotFound
 from core.models import Subscription, Topic
+from core.streams.endpoints import masked_endpoint
 from core.streams.topics import get_topic
 from core.validation import Checks
 
@@ -37,6 +38,7 @@ __all__ = [
     "clean_subscription",
     "get_subscription",
     "list_subscriptions",
+    "masked_endpoint",
     "pause_subscription",
     "remove_subscription",
     "resume_subscription",
@@ -52,15 +54,19 @@ check = Checks(InvalidStreamError)
 
 def _endpoint(value: Any) -> str:
     value = check.text("endpoint", value, 2000, controls=False)
-    parts = urlsplit(value)
+    shown = masked_endpoint(value)  # a user:password@ is sent as Basic auth, never shown
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise InvalidStreamError(f"endpoint: not a valid URL: {shown!r}") from None
     try:
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
-        raise InvalidStreamError(f"endpoint: bad port in {value!r}") from None
+        raise InvalidStreamError(f"endpoint: bad port in {shown!r}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidStreamError(f"endpoint: must be an http:// or https:// URL, got {value!r}")
+        raise InvalidStreamError(f"endpoint: must be an http:// or https:// URL, got {shown!r}")
     if any(c.isspace() for c in value):
-        raise InvalidStreamError(f"endpoint: may not contain spaces, got {value!r}")
+        raise InvalidStreamError(f"endpoint: may not contain spaces, got {shown!r}")
     return value
 
 

@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from core.drivers import get_driver
 from core.exceptions import InvalidStreamError, TopicNotFound
 from core.models import ConsumerOffset, Message, Partition, Topic
-from core.validation import Checks
+from core.validation import MAX_BIGINT, Checks, text_problem
 
 #: Most partitions a topic may have.
 MAX_PARTITIONS = 1024
@@ -56,9 +56,9 @@ def create_topic(
     name = check.text("topic", name)
     partitions = check.integer("partitions", partitions, 1, MAX_PARTITIONS)
     if retention_seconds is not None:
-        retention_seconds = check.positive("retention_seconds", retention_seconds)
+        retention_seconds = check.seconds("retention_seconds", retention_seconds, positive=True)
     if retention_messages is not None:
-        retention_messages = check.integer("retention_messages", retention_messages, 1)
+        retention_messages = check.integer("retention_messages", retention_messages, 1, MAX_BIGINT)
     with transaction.atomic():
         topic, created = Topic.objects.get_or_create(
             name=name,
@@ -81,8 +81,9 @@ def create_topic(
 
 
 def get_topic(name: str) -> Topic:
-    """The topic with this name, or TopicNotFound."""
-    topic = Topic.objects.filter(name=name).first() if isinstance(name, str) else None
+    """The topic with this name, or TopicNotFound (also for a name no topic can have)."""
+    storable = isinstance(name, str) and not text_problem(name)
+    topic = Topic.objects.filter(name=name).first() if storable else None
     if topic is None:
         raise TopicNotFound(f"no topic named {name!r}")
     return topic
@@ -94,8 +95,9 @@ def delete_topic(name: str) -> None:
 
 
 def _topic_for_publish(name: str) -> Topic:
-    """The topic, created with one partition on first publish."""
-    topic = Topic.objects.filter(name=check.text("topic", name)).first()
+    """The topic, created with one partition on first publish (in the caller's
+    transaction, so a publish that fails leaves no new topic behind)."""
+    topic = Topic.objects.filter(name=name).first()
     if topic is None:
         try:
             topic = create_topic(name)
@@ -121,31 +123,46 @@ def publish_many(topic: str, messages: Iterable[Mapping[str, Any]]) -> list[Publ
     """Publish several messages in one transaction; each a mapping with ``data`` and
     optional ``key`` and ``partition``. Returns where each went, in order.
 
-    Every message is checked before anything is written.
+    Every message is checked before anything is written; a topic that does not
+    exist yet is created (one partition) with the messages, not without them.
     """
-    row = _topic_for_publish(topic)
-    items = []
+    name = check.text("topic", topic)
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
+        raise InvalidStreamError(f"messages: must be a list of mappings, got {messages!r}")
+    checked = []
     for index, message in enumerate(messages):
         if not isinstance(message, Mapping) or "data" not in message:
             raise InvalidStreamError(f"messages[{index}]: must be a mapping with data")
-        unknown = sorted(set(message) - {"data", "key", "partition"})
+        unknown = sorted(set(message) - {"data", "key", "partition"}, key=repr)
         if unknown:
-            raise InvalidStreamError(f"messages[{index}]: unknown field {', '.join(unknown)}")
-        key = message.get("key")
-        if key is not None:
-            key = check.text("key", key, 255)
+            raise InvalidStreamError(
+                f"messages[{index}]: unknown field {', '.join(map(str, unknown))}"
+            )
         try:
+            key = message.get("key")
+            if key is not None:
+                key = check.text("key", key, 255)
+            number = message.get("partition")
+            if number is not None:
+                number = check.integer("partition", number, 0, MAX_PARTITIONS - 1)
             data = check.json("data", message["data"])
-        except ValueError as exc:
+        except InvalidStreamError as exc:
             raise InvalidStreamError(f"messages[{index}]: {exc}") from None
-        items.append((_partition(row, key, message.get("partition")), key, data))
-    if not items:
+        checked.append((key, number, data))
+    if not checked:
         return []
-    counts: dict[int, int] = {}
-    for number, _, _ in items:
-        counts[number] = counts.get(number, 0) + 1
+    existing = Topic.objects.filter(name=name).first()
+    partitions = 1 if existing is None else existing.partitions
+    for _, number, _ in checked:  # a missing topic gets one partition
+        if number is not None:
+            check.integer("partition", number, 0, partitions - 1)
     driver = get_driver()
     with transaction.atomic():
+        row = existing or _topic_for_publish(name)
+        items = [(_partition(row, key, number), key, data) for key, number, data in checked]
+        counts: dict[int, int] = {}
+        for number, _, _ in items:
+            counts[number] = counts.get(number, 0) + 1
         # Partitions in order, so publishers to several never deadlock.
         next_offset = {
             number: driver.reserve_offsets(row.name, number, counts[number])
@@ -194,7 +211,7 @@ def read(topic: str, partition: int = 0, *, after: int = 0, limit: int = 100) ->
     """Messages of a partition with offsets after ``after``, oldest first."""
     row = get_topic(topic)
     number = _check_partition(row, partition)
-    after = check.integer("after", after, 0)
+    after = check.integer("after", after, 0, MAX_BIGINT)
     limit = check.integer("limit", limit, 1, MAX_FETCH)
     return list(
         Message.objects.filter(topic=row, partition=number, offset__gt=after).order_by("offset")[

@@ -1,6 +1,5 @@
 """Run one attempt of one job and turn what happened into an Outcome."""
 
-import json
 import logging
 import time
 import traceback
@@ -12,6 +11,7 @@ from core.drivers.rows import ClaimedJob, Outcome
 from core.durable.context import JobContext
 from core.durable.registry import get_handler
 from core.durable.waits import Suspend, park
+from core.validation import Checks
 from core.worker.retry import retry_delay
 
 logger = logging.getLogger("queueadmin.worker")
@@ -20,6 +20,10 @@ logger = logging.getLogger("queueadmin.worker")
 HANDLER_ERROR, TIMEOUT, NO_HANDLER = "handler_error", "timeout", "no_handler"
 #: Outcome status of a run that parked its job (already written; nothing to batch).
 SUSPENDED = "suspended"
+
+
+#: The shared JSON check of a handler's output (its errors are ValueErrors).
+_output_check = Checks(ValueError)
 
 
 class JobTimeout(Exception):
@@ -90,9 +94,9 @@ def failure(job: ClaimedJob, error: dict[str, Any]) -> Outcome:
 def completed(job: ClaimedJob, output: Any) -> Outcome:
     """A completed attempt; ``output`` must be JSON or the attempt fails."""
     try:
-        json.dumps(output, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        bad = TypeError(f"handler returned output that is not JSON-serialisable: {exc}")
+        _output_check.json("output", output, as_stored=False)
+    except ValueError as exc:  # not JSON, too deep, or strings no database stores
+        bad = TypeError(f"handler returned output that is not JSON-serialisable or storable: {exc}")
         return failure(job, error_entry(job, bad, HANDLER_ERROR, tb=""))
     return Outcome(job.id, "completed", "completed", output=output, meta={"attempt": job.attempts})
 

@@ -16,9 +16,9 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 
 @pytest.fixture
 def operator():
-    """Staff who may view and change jobs and view workers; a module whose pages need
-    other permissions defines its own ``operator``."""
-    return client_for(make_user("operator", "view_job", "change_job", "view_worker"))
+    """Staff who may view, change and retry jobs (a retry needs add_job too) and view
+    workers; a module whose pages need other permissions defines its own ``operator``."""
+    return client_for(make_user("operator", "view_job", "change_job", "add_job", "view_worker"))
 
 
 def html_reader(default_path: str):

@@ -250,7 +250,7 @@ def test_delete_with_the_delete_permission_deletes(jobs):
 
 
 def csrf_client(username="csrf-op"):
-    user = make_user(username, "view_job", "change_job", "delete_job")
+    user = make_user(username, "view_job", "change_job", "add_job", "delete_job")
     return client_for(user, enforce_csrf_checks=True)
 
 

@@ -253,7 +253,7 @@ def test_query_count_does_not_grow_with_the_number_of_keys(operator):
     keys(18, 2)
     ApiKey.objects.filter(name="key-5").get().revoke()
     assert count() == few
-    assert few <= 6
+    assert few <= 8  # two of them: the creators' permissions, for suspended keys
 
 
 # -- creating ------------------------------------------------------------------------------

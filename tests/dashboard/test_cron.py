@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.models import CronSchedule, Job
 from core.scheduling import cron
 from tests.dashboard.conftest import html_reader, strict_html
-from tests.records import schedule
+from tests.records import cron_form, schedule
 from tests.users import client_for, make_user, messages_of
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +32,7 @@ def operator():
         make_user(
             "operator",
             "view_job",
+            "add_job",  # creating, editing and running schedules enqueues jobs
             "view_cronschedule",
             "add_cronschedule",
             "change_cronschedule",
@@ -72,23 +73,6 @@ def snapshot():
     )
 
 
-def form_data(**overrides) -> dict:
-    data = {
-        "name": "every-five",
-        "expression": "*/5 * * * *",
-        "timezone": "UTC",
-        "job_type": "test.echo",
-        "payload": "",
-        "queue": "default",
-        "priority": "0",
-        "tags": "",
-        "timeout": "",
-        "max_attempts": "3",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
 def edit_data(s: CronSchedule, **overrides) -> dict:
     """What the edit form posts back untouched, with ``overrides``."""
     options = s.options
@@ -123,7 +107,7 @@ def test_anonymous_users_are_sent_to_the_login(client):
         response = client.post(f"/cron/{s.pk}/{action}/")
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
-    client.post("/cron/new/", form_data())
+    client.post("/cron/new/", cron_form())
     client.post(f"/cron/{s.pk}/edit/", edit_data(s, expression="* * * * *"))
     assert snapshot() == before
 
@@ -163,7 +147,7 @@ def test_viewer_cannot_open_or_post_the_forms(viewer):
     s = schedule()
     before = snapshot()
     assert viewer.get("/cron/new/").status_code == 403
-    assert viewer.post("/cron/new/", form_data()).status_code == 403
+    assert viewer.post("/cron/new/", cron_form()).status_code == 403
     assert viewer.get(f"/cron/{s.pk}/edit/").status_code == 403
     assert viewer.post(f"/cron/{s.pk}/edit/", edit_data(s, expression="* * * * *")).status_code == (
         403
@@ -172,7 +156,7 @@ def test_viewer_cannot_open_or_post_the_forms(viewer):
 
 
 def test_change_without_delete_or_add_sees_no_remove_or_new_button():
-    client = client_for(make_user("changer", "view_cronschedule", "change_cronschedule"))
+    client = client_for(make_user("changer", "view_cronschedule", "change_cronschedule", "add_job"))
     s = schedule()
     html = html_of(client)
     assert f"/cron/{s.pk}/pause/" in html
@@ -182,7 +166,7 @@ def test_change_without_delete_or_add_sees_no_remove_or_new_button():
     assert "/cron/new/" not in html
     before = snapshot()
     assert client.post(f"/cron/{s.pk}/remove/").status_code == 403
-    assert client.post("/cron/new/", form_data()).status_code == 403
+    assert client.post("/cron/new/", cron_form()).status_code == 403
     assert snapshot() == before
 
 
@@ -212,7 +196,7 @@ def test_post_without_csrf_token_is_refused(path):
     client = client_for(user, enforce_csrf_checks=True)
     s = schedule()
     before = snapshot()
-    data = form_data(name="other", expression="* * * * *")
+    data = cron_form(name="other", expression="* * * * *")
     response = client.post("/cron/" + path.format(pk=s.pk), data)
     assert response.status_code == 403
     assert snapshot() == before
@@ -447,7 +431,7 @@ def test_create_valid_schedule(operator):
     before = timezone.now()
     response = operator.post(
         "/cron/new/",
-        form_data(
+        cron_form(
             name="nightly report",
             expression=" 30  1 * * 1-5 ",
             timezone="Europe/London",
@@ -487,7 +471,7 @@ def test_create_valid_schedule(operator):
 
 
 def test_create_with_defaults_stores_no_options(operator):
-    response = operator.post("/cron/new/", form_data())
+    response = operator.post("/cron/new/", cron_form())
     assert response.status_code == 303
     s = CronSchedule.objects.get()
     assert s.options == {}
@@ -524,7 +508,7 @@ def test_create_invalid_shows_the_error_beside_its_field_and_writes_nothing(
     operator, overrides, field, error
 ):
     before = snapshot()
-    response = operator.post("/cron/new/", form_data(**overrides))
+    response = operator.post("/cron/new/", cron_form(**overrides))
     assert response.status_code == 200
     html = response.content.decode()
     errors = field_errors(html, field)
@@ -535,7 +519,7 @@ def test_create_invalid_shows_the_error_beside_its_field_and_writes_nothing(
 
 def test_every_bad_field_is_reported_at_once(operator):
     response = operator.post(
-        "/cron/new/", form_data(expression="bogus", timezone="Nowhere/Land", payload="{")
+        "/cron/new/", cron_form(expression="bogus", timezone="Nowhere/Land", payload="{")
     )
     html = response.content.decode()
     assert field_errors(html, "expression")
@@ -547,7 +531,7 @@ def test_every_bad_field_is_reported_at_once(operator):
 def test_create_keeps_what_was_typed_after_an_error(operator):
     response = operator.post(
         "/cron/new/",
-        form_data(name="kept", expression="bogus", payload='{"a": 1}', queue="reports"),
+        cron_form(name="kept", expression="bogus", payload='{"a": 1}', queue="reports"),
     )
     html = response.content.decode()
     assert 'name="name" value="kept"' in html
@@ -560,7 +544,7 @@ def test_create_keeps_what_was_typed_after_an_error(operator):
 def test_create_duplicate_name_is_a_name_error(operator):
     schedule("nightly")
     before = snapshot()
-    response = operator.post("/cron/new/", form_data(name="nightly"))
+    response = operator.post("/cron/new/", cron_form(name="nightly"))
     assert response.status_code == 200
     errors = field_errors(response.content.decode(), "name")
     assert errors == ["A schedule named &#x27;nightly&#x27; exists already"]
@@ -584,7 +568,7 @@ def test_api_errors_are_shown_beside_the_field_they_name(
         raise cron.InvalidScheduleError(message)
 
     monkeypatch.setattr(cron, "add_cron", refuse)
-    html = operator.post("/cron/new/", form_data()).content.decode()
+    html = operator.post("/cron/new/", cron_form()).content.decode()
     assert any(shown in e for e in field_errors(html, field))
     assert 'id="cron-form-errors"' not in html
 
@@ -598,7 +582,7 @@ def test_an_api_error_without_a_form_field_goes_above_the_form(operator, monkeyp
         raise cron.InvalidScheduleError(message)
 
     monkeypatch.setattr(cron, "add_cron", refuse)
-    response = operator.post("/cron/new/", form_data())
+    response = operator.post("/cron/new/", cron_form())
     html = response.content.decode()
     assert 'id="cron-form-errors"' in html
     assert (message[:1].upper() + message[1:]).replace("'", "&#x27;") in html
@@ -875,7 +859,7 @@ def test_hostile_name_and_payload_are_escaped_everywhere(operator):
 def test_hostile_input_is_escaped_when_the_form_comes_back(operator):
     response = operator.post(
         "/cron/new/",
-        form_data(
+        cron_form(
             name=f'"><{HOSTILE}',
             expression=f"</textarea>{HOSTILE}",
             timezone=HOSTILE,

@@ -38,6 +38,14 @@ def _environment(tmp_path) -> dict[str, str]:
             "SECRET_KEY",
             "QUEUEADMIN_HANDLER_MODULES",
             "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by tests/conftest.py for Playwright
+            "ALLOWED_HOSTS",
+            "CSRF_TRUSTED_ORIGINS",
+            "SERVED_OVER_HTTPS",
+            "SECURE_SSL_REDIRECT",
+            "SECURE_COOKIES",
+            "SECURE_HSTS_SECONDS",
+            "SECURE_HSTS_PRELOAD",
+            "SECURE_PROXY_SSL_HEADER",
         }
     }
     env["QUEUEADMIN_VAR_DIR"] = str(tmp_path / "var")
@@ -165,6 +173,15 @@ def test_debug_is_off(served):
     assert b"URLconf" not in html  # no debug page
 
 
+def test_make_serve_neither_redirects_to_https_nor_sends_hsts(served):
+    base, _, _ = served
+    status, headers, _ = Browser(base).request("/admin/login/")
+    assert status == 200  # plain HTTP answered, not redirected
+    assert "Strict-Transport-Security" not in headers
+    assert "csrftoken=" in headers["Set-Cookie"]
+    assert "Secure" not in headers["Set-Cookie"]  # or no browser would send it back
+
+
 def test_the_worker_beside_it_heartbeats(logged_in):
     deadline = time.monotonic() + 30
     while True:
@@ -186,15 +203,31 @@ def test_a_sigterm_stops_the_server_and_the_worker(served):
         urllib.request.urlopen(base + "/admin/login/", timeout=2)
 
 
-def test_check_deploy_passes_with_the_documented_environment(tmp_path):
-    env = {
-        **_environment(tmp_path),
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "jobs.example.com",
-        "CSRF_TRUSTED_ORIGINS": "https://jobs.example.com",
-    }
-    done = subprocess.run(
+def documented_environment() -> dict[str, str]:
+    """The production environment of README "Deploying" (its ```sh block of NAME=value
+    lines), with a fresh random SECRET_KEY where the README shows a placeholder."""
+    section = (ROOT / "README.md").read_text().split("\n## Deploying\n")[1].split("\n## ")[0]
+    block = re.search(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    assert block, 'README "Deploying" lost its ```sh block of the production environment'
+    env = {}
+    for line in block.group(1).splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    if env.get("SECRET_KEY", "").startswith("<"):
+        env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    return env
+
+
+def test_the_readme_documents_the_production_environment():
+    env = documented_environment()
+    assert env["DEBUG"] == "0"
+    assert {"SECRET_KEY", "ALLOWED_HOSTS", "SERVED_OVER_HTTPS", "SECURE_SSL_REDIRECT"} <= set(env)
+
+
+def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``manage.py check --deploy`` failing on warnings, with ``env``."""
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -202,5 +235,21 @@ def test_check_deploy_passes_with_the_documented_environment(tmp_path):
         text=True,
         timeout=60,
     )
+
+
+def test_check_deploy_passes_with_the_documented_environment(tmp_path):
+    done = check_deploy({**_environment(tmp_path), **documented_environment()})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+    assert "WARNING" not in done.stdout + done.stderr
+
+
+def test_check_deploy_warns_without_the_https_settings(tmp_path):
+    """The documented environment is what makes it clean: without it, the warnings."""
+    env = {**_environment(tmp_path), **documented_environment()}
+    for name in ("SERVED_OVER_HTTPS", "SECURE_SSL_REDIRECT"):
+        env.pop(name)
+    done = check_deploy(env)
+    assert done.returncode != 0
+    assert "security.W004" in done.stderr + done.stdout  # no HSTS
+    assert "security.W008" in done.stderr + done.stdout  # no redirect

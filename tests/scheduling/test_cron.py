@@ -294,3 +294,16 @@ def test_an_expression_that_never_fires_is_refused():
 def test_timedelta_options_are_stored_as_seconds():
     schedule = queue.add_cron("td", "0 3 * * *", "test.echo", timeout=timedelta(seconds=5))
     assert schedule.options["timeout"] == 5.0
+
+
+def test_a_schedule_whose_stored_options_are_refused_is_skipped_and_the_others_fire():
+    bad = queue.add_cron("bad", "0 0 1 1 *", "test.echo")
+    good = queue.add_cron("good", "0 0 1 1 *", "test.echo")
+    CronSchedule.objects.filter(pk=bad.pk).update(options={"retry_delay": 1e12})
+    make_due(bad)
+    make_due(good)
+    [job] = cron.enqueue_due()
+    assert job.pk == CronSchedule.objects.get(pk=good.pk).last_job_id
+    bad.refresh_from_db()
+    assert (bad.skipped, bad.last_job_id) == (1, None)
+    assert bad.next_run_at > timezone.now()

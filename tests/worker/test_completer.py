@@ -6,12 +6,16 @@ from django.db import DataError, OperationalError
 
 from core import queue
 from core.drivers import get_driver
+from core.drivers.rows import Outcome
 from core.models import Job
 from core.worker import completer as completer_module
 from core.worker.completer import Completer
 from core.worker.executor import completed
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+#: The error of a failed attempt, as the executor records it.
+ERROR = {"attempt": 1, "type": "ValueError", "message": "boom", "traceback": "", "reason": "error"}
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +87,21 @@ def test_an_outcome_the_database_refuses_becomes_a_failure_of_its_attempt():
     refused = Job.objects.get(pk=bad.id)
     assert refused.status == "pending"  # a retry, like any failed attempt
     assert "the database refused the attempt's outcome" in refused.errors[0]["message"]
+
+
+def test_one_poisoned_outcome_among_many_fails_alone_and_every_other_is_written():
+    jobs = claimed(20)
+    poisoned = jobs[7]
+    outcomes = [completed(job, {"n": job.id}) for job in jobs]
+    # A retry delay no database can add to a date: the batch's statement fails.
+    outcomes[7] = Outcome(poisoned.id, "pending", "retried", error=ERROR, delay=1e300)
+    worker = run(get_driver(), jobs, outcomes)
+    others = Job.objects.exclude(pk=poisoned.id)
+    assert set(others.values_list("status", flat=True)) == {"completed"}
+    assert [job.output for job in others.order_by("id")] == [
+        {"n": job.id} for job in jobs if job is not poisoned
+    ]
+    refused = Job.objects.get(pk=poisoned.id)
+    assert (refused.status, refused.attempts) == ("pending", 1)  # a retry, on its own attempt
+    assert "the database refused the attempt's outcome" in refused.errors[-1]["message"]
+    assert worker.counts["dropped"] == 0

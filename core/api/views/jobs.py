@@ -68,7 +68,8 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
 
 @api_view(["POST"])
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
-    caller = authenticate(request, "queueadmin.change_job", write=True)
+    # A retry runs the job again: it needs add_job too, like enqueueing.
+    caller = authenticate(request, ("queueadmin.change_job", "queueadmin.add_job"), write=True)
     params.json_body(request, required=False)
     job = queue.retry_job(params.job_id(pk), actor=caller.actor)
     return json_response(job_json(job, request, detail=True))

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
+from core.api.auth import creators_permissions, key_standing
 from core.dashboard.access import actor, staff_action, staff_page
 from core.dashboard.forms.apikeys import NewKeyForm
 from core.dashboard.redirects import redirect_to, safe_next
@@ -42,18 +43,28 @@ _ROW_FIELDS = (
     "revoked_at",
     "created_by__id",
     "created_by__username",
+    "created_by__is_active",
+    "created_by__is_staff",
+    "created_by__is_superuser",
 )
 
 
 def _rows(now: datetime) -> list[ApiKey]:
-    """Every key, newest first, with its ``state`` for the template (one query)."""
+    """Every key, newest first, with its ``state`` for the template: a usable key
+    its creator may no longer back is "suspended" (or "limited"), with the reason
+    (three queries: the keys, their creators' permissions)."""
     rows = list(
         ApiKey.objects.select_related("created_by")
         .only(*_ROW_FIELDS)
         .order_by("-created_at", "-id")
     )
+    held = creators_permissions({key.created_by for key in rows})
     for key in rows:
         key.current_state = key.state(now)
+        key.standing_reason = ""
+        if key.current_state == "active":
+            standing, key.standing_reason = key_standing(key, held)
+            key.current_state = standing or key.current_state
     return rows
 
 

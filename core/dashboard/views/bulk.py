@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -33,6 +34,9 @@ def _action(request: HttpRequest) -> str:
     name = request.POST.get("action") or request.GET.get("action") or ""
     if name not in bulk.ACTIONS:
         raise InvalidJobError(f"unknown bulk action {name!r}; actions: {', '.join(bulk.ACTIONS)}")
+    if name == "retry" and not request.user.has_perm("queueadmin.add_job"):
+        # A retry runs jobs again: like enqueueing, it needs add_job too.
+        raise PermissionDenied("retrying jobs needs the queueadmin.add_job permission too")
     return name
 
 

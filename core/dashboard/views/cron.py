@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.dashboard.access import actor, staff_action, staff_page
+from core.dashboard.access import actor, needs, staff_action, staff_page
 from core.dashboard.forms.cron import (
     NEVER_FIRES,
     NewScheduleForm,
@@ -32,6 +32,10 @@ from core.models import CronSchedule, CronStatus
 from core.scheduling import cron
 
 logger = logging.getLogger("queueadmin.dashboard")
+
+#: Creating, editing, resuming or running a schedule now makes it enqueue jobs: a
+#: cron permission alone must not grant that, so these also need add_job.
+ENQUEUES = "queueadmin.add_job"
 
 #: Fire times listed per schedule.
 NEXT_RUNS = 5
@@ -117,11 +121,14 @@ def cron_list(request: HttpRequest) -> HttpResponse:
     """Every schedule, by name, with its next five runs in its own time zone."""
     now = timezone.now()
     user = request.user
+    can_change = user.has_perm("queueadmin.change_cronschedule")
+    enqueues = user.has_perm(ENQUEUES)
     context = {
         "schedules": annotate(list(_rows()), now),
-        "can_change": user.has_perm("queueadmin.change_cronschedule"),
+        "can_change": can_change,
+        "can_run": can_change and enqueues,  # edit, resume, run now
         "can_delete": user.has_perm("queueadmin.delete_cronschedule"),
-        "can_add": user.has_perm("queueadmin.add_cronschedule"),
+        "can_add": user.has_perm("queueadmin.add_cronschedule") and enqueues,
         "back": request.get_full_path(),
         "next_runs": NEXT_RUNS,
         "now": now,
@@ -166,6 +173,7 @@ def _form_page(request: HttpRequest, form, schedule: CronSchedule | None) -> Htt
 
 
 @staff_page("queueadmin.add_cronschedule")
+@needs(ENQUEUES)
 def cron_new(request: HttpRequest) -> HttpResponse:
     """Create a schedule; the API's objections come back beside their fields."""
     form = NewScheduleForm(request.POST if request.method == "POST" else None)
@@ -190,6 +198,7 @@ def cron_new(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("queueadmin.change_cronschedule")
+@needs(ENQUEUES)
 def cron_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a schedule's expression, zone and job template (its name is fixed)."""
     schedule = get_object_or_404(CronSchedule, pk=pk)
@@ -241,6 +250,7 @@ def cron_pause(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_action("queueadmin.change_cronschedule")
+@needs(ENQUEUES)
 def cron_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Fire again from the next fire time after now (missed ones are not caught up)."""
     schedule = _schedule(pk)
@@ -257,6 +267,7 @@ def cron_resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_action("queueadmin.change_cronschedule")
+@needs(ENQUEUES)
 def cron_run(request: HttpRequest, pk: int) -> HttpResponse:
     """Enqueue the schedule's job now, whatever its fire times and overlap rule."""
     schedule = _schedule(pk)

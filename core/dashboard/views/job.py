@@ -37,6 +37,8 @@ def _context(request: HttpRequest, job: Job) -> dict:
         "why": why_not_running(job, now),
         "now": now,
         "can_change": request.user.has_perm("queueadmin.change_job"),
+        # A retry makes the job run again: it needs add_job too.
+        "can_retry": request.user.has_perms(["queueadmin.change_job", "queueadmin.add_job"]),
         "can_delete": request.user.has_perm("queueadmin.delete_job"),
         "tokens": annotate(tokens, now),
         "can_view_tokens": can_view_tokens,

@@ -1,6 +1,7 @@
 """The job list: status tabs, filters, search, keyset pages and row actions."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -73,6 +74,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "statuses": JobStatus.values,
         "current_status": form.cleaned_data.get("status", "") if form.is_valid() else "",
         "can_change": request.user.has_perm("queueadmin.change_job"),
+        # A retry makes jobs run again: it needs add_job too.
+        "can_retry": request.user.has_perms(["queueadmin.change_job", "queueadmin.add_job"]),
         "now": timezone.now(),
     }
     template = "queueadmin/jobs.html"
@@ -102,6 +105,9 @@ def job_counts(request: HttpRequest) -> HttpResponse:
 def job_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Retry, cancel or run now one job; htmx gets the updated row back."""
     function, done = ROW_ACTIONS[action]
+    if action == "retry" and not request.user.has_perm("queueadmin.add_job"):
+        # A retry runs the job again: like enqueueing, it needs add_job too.
+        raise PermissionDenied("retrying a job needs the queueadmin.add_job permission too")
     error = None
     try:
         function(pk, actor=actor(request))
@@ -112,7 +118,13 @@ def job_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return render(
             request,
             "queueadmin/jobs.html#row",
-            {"job": job, "can_change": True, "row_error": error, "now": timezone.now()},
+            {
+                "job": job,
+                "can_change": True,
+                "can_retry": request.user.has_perm("queueadmin.add_job"),
+                "row_error": error,
+                "now": timezone.now(),
+            },
         )
     if error:
         messages.error(request, error)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
@@ -25,6 +25,7 @@ from core.dashboard.access import staff_page
 from core.dashboard.paging import keyset_page
 from core.insights.humanize import duration
 from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
+from core.streams.endpoints import mask_secrets, masked_endpoint
 
 TEMPLATE = "queueadmin/streams.html"
 #: Longest topic search text.
@@ -72,15 +73,7 @@ def retention_text(topic: Topic) -> str:
 
 def endpoint_text(endpoint: str) -> str:
     """The endpoint with the password of any ``user:password@`` replaced by ``***``."""
-    try:
-        parts = urlsplit(endpoint)
-        if parts.password is None:
-            return endpoint
-        host = parts.netloc.rpartition("@")[2]
-        netloc = f"{parts.username}:***@{host}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        return endpoint
+    return masked_endpoint(endpoint)
 
 
 def topic_named(name: str) -> Topic | None:
@@ -214,6 +207,7 @@ def topic_rows(topics: list[Topic], group: str | None = None) -> list[TopicRow]:
             offsets[row.topic_id].setdefault(row.group, {})[row.partition] = row
         for sub in subs.order_by("topic_id", "name"):
             sub.endpoint_text = endpoint_text(sub.endpoint)
+            sub.last_error = mask_secrets(sub.last_error, sub.endpoint)
             sub.error_is_old = bool(
                 sub.last_error_at
                 and sub.last_success_at
