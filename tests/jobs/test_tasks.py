@@ -5,6 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.tasks import TaskResultStatus, task_backends
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued, task_finished, task_started
@@ -127,8 +129,15 @@ def test_an_unknown_result_id_raises():
 def run_async(function):
     """Run an async function to its end in a thread of its own (the browser tests'
     Playwright may have left an event loop running in this one)."""
+
+    async def then_close():
+        try:
+            return await function()
+        finally:  # the connection sync_to_async opened in its thread, or it outlives the suite
+            await sync_to_async(connections.close_all)()
+
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, function()).result()
+        return pool.submit(asyncio.run, then_close()).result()
 
 
 def test_aenqueue_and_aget_result_work_from_async_code():
