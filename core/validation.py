@@ -43,13 +43,8 @@ def storable(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if text_problem(item):
                 return False
-            if not item.isascii():
-                try:
-                    item.encode()
-                except UnicodeEncodeError:
-                    return False
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

@@ -54,7 +54,7 @@ def staff_page(permission: str) -> Callable[[View], View]:
 def _unavailable(request: HttpRequest, problem: str) -> HttpResponse:
     """503 with the one line saying what is wrong with the database and what to run."""
     logger.error("dashboard %s: %s", request.path, problem)
-    return HttpResponse(problem + "\n", status=503, content_type="text/plain; charset=utf-8")
+    return _refused(503, problem)
 
 
 def _serve(view: View, permission: str, request: HttpRequest, *args, **kwargs) -> HttpResponse:

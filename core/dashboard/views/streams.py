@@ -71,11 +71,6 @@ def retention_text(topic: Topic) -> str:
     return ", ".join(parts) if parts else "everything"
 
 
-def endpoint_text(endpoint: str) -> str:
-    """The endpoint with the password of any ``user:password@`` replaced by ``***``."""
-    return masked_endpoint(endpoint)
-
-
 def topic_named(name: str) -> Topic | None:
     """The topic named by a query or form value, or None."""
     name = clean_name(name)
@@ -206,7 +201,7 @@ def topic_rows(topics: list[Topic], group: str | None = None) -> list[TopicRow]:
         for row in rows.order_by("topic_id", "group", "partition"):
             offsets[row.topic_id].setdefault(row.group, {})[row.partition] = row
         for sub in subs.order_by("topic_id", "name"):
-            sub.endpoint_text = endpoint_text(sub.endpoint)
+            sub.endpoint_text = masked_endpoint(sub.endpoint)
             sub.last_error = mask_secrets(sub.last_error, sub.endpoint)
             sub.error_is_old = bool(
                 sub.last_error_at
