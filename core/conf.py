@@ -19,6 +19,11 @@ DEFAULTS: dict[str, Any] = {
     #: Modules imported by workers to register handlers (besides each app's
     #: handlers.py / jobs.py).
     "HANDLER_MODULES": [],
+    #: PostgreSQL: the worker's claims and outcomes and enqueue's inserts are planned
+    #: once per connection (server-side prepared statements). Set False behind a
+    #: connection pooler in transaction mode that cannot keep prepared statements
+    #: (PgBouncer before 1.21, or without max_prepared_statements).
+    "PREPARED_STATEMENTS": True,
     #: Seconds a claimed job's lease lasts; heartbeats renew it every third of that.
     "LEASE_SECONDS": 30.0,
     #: Seconds an idle worker waits between polls (None: 1.0 on PostgreSQL,

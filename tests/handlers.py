@@ -221,3 +221,18 @@ def _stall_the_cron_task(marker: Path) -> None:
 
 if os.environ.get("QUEUEADMIN_TEST_STALL_CRON"):
     _stall_the_cron_task(Path(os.environ["QUEUEADMIN_TEST_STALL_CRON"]))
+
+
+@handler("test.stamped_sleep")
+def stamped_sleep(payload, ctx):
+    """Note when the handler started and in which process, then sleep."""
+    started = time.time()
+    time.sleep(payload["seconds"])
+    return {"started": started, "pid": os.getpid()}
+
+
+@handler("test.record_order")
+def record_order(payload, ctx):
+    """Append "pid job-id" to a file: the order each worker ran its jobs in."""
+    with open(payload["file"], "a") as fh:
+        fh.write(f"{os.getpid()} {ctx.job_id}\n")

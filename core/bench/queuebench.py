@@ -1,71 +1,139 @@
-"""queuebench: enqueue, processing and latency measurements on the configured database.
+"""queuebench: raw-SQL limits, enqueue, processing and latency on the configured database.
 
 Every function returns numbers; ``manage.py queuebench`` prints them.
+
+The *raw* phase measures what the database itself allows, on a scratch table of its
+own (SCRATCH, created and dropped here) through plain connections beside Django's:
+one-row INSERT commits, and a batched claim + complete loop in two threads. The queue
+figures are printed as ratios of those.
+
+The processing phases run ``manage.py runworker`` as a subprocess and know it only
+by its command line and the rows it writes: steady jobs/s come from the jobs'
+``completed_at``, full-drain jobs/s from polling the Job table since the start of
+the process.
 """
 
 import contextlib
+import json
 import math
 import os
+import shlex
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count, Max, Min
+from django.utils import timezone
 
 from core.bench.options import CountOption
+from core.drivers import get_driver
 from core.models import Job, JobStatus
 from core.models import Worker as WorkerRow
 from core.queue import enqueue, enqueue_many
 
 #: The queue every bench job goes to (and is deleted from).
 BENCH_QUEUE = "queuebench"
-#: The handler the bench jobs run: it does nothing.
+#: The handler the processing phases run: it does nothing.
 NOOP = "queueadmin.noop"
+#: The handler the latency phase runs: it returns ``{"started": time.time()}``.
+STAMP = "queueadmin.stamp"
+#: The sign of the ratios, as in "0.62x raw INSERT" (a multiplication sign, not an x).
+TIMES = "\N{MULTIPLICATION SIGN}"
 #: Seconds between polls of the Job table.
 POLL = 0.05
+#: The raw phase's table, created and dropped by queuebench.
+SCRATCH = "queuebench_scratch"
+#: Threads (each with its own connection) of the raw claim + complete loop.
+RAW_THREADS = 2
+#: The extra runworker arguments of the *tuned* phase (``--tuned``).
+TUNED = "--concurrency 8 --batch-size 2000 --processes 2"
+#: Seconds a processing run may take before it is stopped (``--timeout``).
+TIMEOUT = 600.0
 
 #: The phases, in the order they run.
-PHASES = ("single", "bulk", "processing", "channels", "latency")
+PHASES = ("raw", "single", "bulk", "processing", "tuned", "channels", "latency")
 #: The count options of ``manage.py queuebench``.
 COUNTS = (
-    CountOption("single", 2000, "jobs enqueued one at a time"),
+    CountOption("single", 2000, "jobs enqueued one at a time (and raw one-row INSERT commits)"),
     CountOption("bulk", 50000, "jobs enqueued with enqueue_many"),
     CountOption("bulk-chunk", 5000, "specs per enqueue_many call"),
-    CountOption("jobs", 20000, "no-op jobs processed by one burst runworker"),
-    CountOption("concurrency", 4, "runworker --concurrency", metavar=None),
-    CountOption("batch-size", 1000, "runworker --batch-size", metavar=None),
+    CountOption(
+        "jobs", 20000, "no-op jobs per runworker run (and rows the raw claim + complete drains)"
+    ),
+    CountOption("raw-batch", 1000, "rows per claim of the raw claim + complete loop"),
     CountOption("channels", 1000, "the channels phase spreads --jobs over N channels"),
     CountOption("latency-samples", 200, "jobs enqueued one by one to an idle worker"),
 )
 
 
 @dataclass
-class Processing:
-    """Result of the processing phase."""
+class Raw:
+    """Result of the raw phase: what the database does without the queue around it."""
 
-    jobs_per_s: float
-    jobs: int
-    left: int
+    #: One-row INSERTs, each its own commit, per second.
+    insert_rows_per_s: float
+    inserts: int
+    #: Rows claimed and completed per second by RAW_THREADS threads, until drained.
+    claim_rows_per_s: float
+    #: Rows completed by the claim + complete loop (all of them, unless something failed).
+    rows: int
+    batch: int
+    threads: int
     seconds: float
+    #: How the threads' claims keep apart: "SKIP LOCKED" or (SQLite) "BEGIN IMMEDIATE".
+    method: str = "SKIP LOCKED"
+
+
+@dataclass
+class Processing:
+    """Result of one processing run (one runworker process, maybe supervising others)."""
+
+    #: (completed - 1) / (last completed_at - first completed_at); None with fewer than
+    #: two completions or when they all carry the same time.
+    steady_jobs_per_s: float | None
+    #: completed / (worker start to the poll that saw the last completion).
+    full_drain_jobs_per_s: float
+    jobs: int
+    completed: int
+    left: int
+    #: Worker start to the poll that saw the last completion (or the timeout).
+    seconds: float
+    #: Last completed_at - first completed_at.
+    span: float
     exit_code: int | None
+    #: The runworker command line.
+    command: list[str]
+    #: The concurrency of each Worker row serving BENCH_QUEUE seen during the run.
+    workers: list[int]
     log: str
 
 
 @dataclass
 class Latency:
-    """Result of the latency phase, in milliseconds."""
+    """Result of the latency phase, in milliseconds: enqueue call to the handler's first line."""
 
     p50_ms: float
     p95_ms: float
     samples: int
     log: str
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def spread(self) -> float:
+        """p95 / p50."""
+        return self.p95_ms / self.p50_ms if self.p50_ms > 0 else math.inf
 
 
 def database_url() -> str:
@@ -83,6 +151,13 @@ def database_url() -> str:
     return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{quote(db['NAME'], safe='')}"
 
 
+def _analyze() -> None:
+    """VACUUM (ANALYZE) the job tables on PostgreSQL, as autovacuum would after this many
+    changes (where it is off, plans would be made for the tables of the previous run)."""
+    if connection.vendor == "postgresql":
+        get_driver().analyze()
+
+
 def cleanup(chunk: int = 2000) -> int:
     """Delete every job of BENCH_QUEUE (events cascade), one id range at a time; the count."""
     jobs = Job.objects.filter(queue=BENCH_QUEUE)
@@ -90,10 +165,232 @@ def cleanup(chunk: int = 2000) -> int:
     while True:
         ids = list(jobs.filter(id__gt=last).order_by("id").values_list("id", flat=True)[:chunk])
         if not ids:
+            if deleted:
+                _analyze()  # every phase starts from a vacuumed table
             return deleted
         jobs.filter(id__gte=ids[0], id__lte=ids[-1]).only("id").delete()
         deleted += len(ids)
         last = ids[-1]
+
+
+# -- raw: the database's own limits on a scratch table -----------------------------------
+
+
+class _Dialect:
+    """The raw phase's statements for one vendor, and its plain connections."""
+
+    #: Opens the claim's and the completion's transactions.
+    begin = "BEGIN"
+    #: How concurrent claims keep apart, for the table's label.
+    method = "SKIP LOCKED"
+    #: One pending row (its own commit); ``rows`` pending rows; every row gone.
+    insert = fill = empty = ""
+    #: Claim up to a batch (locked_by, limit), returning the ids; complete those ids.
+    claim = complete = ""
+
+    def connect(self):
+        """A new plain connection in autocommit mode."""
+        raise NotImplementedError
+
+    def create(self) -> list[str]:
+        """SCRATCH and its claim index."""
+        raise NotImplementedError
+
+    def insert_params(self) -> tuple:
+        return ()
+
+    def complete_params(self, ids: list[int]) -> tuple:
+        raise NotImplementedError
+
+
+class _Postgres(_Dialect):
+    def connect(self):
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        known = {d.keyword.decode() for d in psycopg.pq.Conninfo.get_defaults()}
+        params = {
+            key: value
+            for key, value in connection.get_connection_params().items()
+            if key in known and value is not None
+        }
+        return psycopg.connect(make_conninfo(**params), autocommit=True)
+
+    def create(self) -> list[str]:
+        return [
+            f"CREATE TABLE {SCRATCH} (id bigserial PRIMARY KEY, status text NOT NULL, "
+            "locked_by text, run_at timestamptz NOT NULL, priority smallint NOT NULL)",
+            # Like job_claim_idx: the pending rows in claim order.
+            f"CREATE INDEX {SCRATCH}_claim ON {SCRATCH} (priority DESC, run_at, id) "
+            "WHERE status = 'pending'",
+        ]
+
+    insert = f"INSERT INTO {SCRATCH} (status, run_at, priority) VALUES ('pending', now(), 0)"
+    fill = (
+        f"INSERT INTO {SCRATCH} (status, run_at, priority) "
+        "SELECT 'pending', now(), 0 FROM generate_series(1, %s)"
+    )
+    empty = f"TRUNCATE {SCRATCH}"
+    claim = (
+        f"UPDATE {SCRATCH} SET status = 'processing', locked_by = %s WHERE id IN ("
+        f"SELECT id FROM {SCRATCH} WHERE status = 'pending' "
+        "ORDER BY priority DESC, run_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+    )
+    complete = f"UPDATE {SCRATCH} SET status = 'completed' WHERE id = ANY(%s::bigint[])"
+
+    def complete_params(self, ids: list[int]) -> tuple:
+        return (ids,)
+
+
+class _SQLite(_Dialect):
+    begin = "BEGIN IMMEDIATE"
+    method = "BEGIN IMMEDIATE"
+
+    def connect(self):
+        conn = sqlite3.connect(connection.settings_dict["NAME"], timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def create(self) -> list[str]:
+        return [
+            f"CREATE TABLE {SCRATCH} (id integer PRIMARY KEY, status text NOT NULL, "
+            "locked_by text, run_at text NOT NULL, priority smallint NOT NULL)",
+            f"CREATE INDEX {SCRATCH}_claim ON {SCRATCH} (priority DESC, run_at, id) "
+            "WHERE status = 'pending'",
+        ]
+
+    insert = f"INSERT INTO {SCRATCH} (status, run_at, priority) VALUES ('pending', ?, 0)"
+    fill = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        f"INSERT INTO {SCRATCH} (status, run_at, priority) "
+        "SELECT 'pending', strftime('%Y-%m-%d %H:%M:%f', 'now'), 0 FROM n"
+    )
+    empty = f"DELETE FROM {SCRATCH}"
+    # No SKIP LOCKED: BEGIN IMMEDIATE makes the claims take turns.
+    claim = (
+        f"UPDATE {SCRATCH} SET status = 'processing', locked_by = ? WHERE id IN ("
+        f"SELECT id FROM {SCRATCH} WHERE status = 'pending' "
+        "ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING id"
+    )
+    complete = (
+        f"UPDATE {SCRATCH} SET status = 'completed' WHERE id IN (SELECT value FROM json_each(?))"
+    )
+
+    def insert_params(self) -> tuple:
+        # A Python-side timestamp in Django's SQLite format, as enqueue writes run_at.
+        return (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),)
+
+    def complete_params(self, ids: list[int]) -> tuple:
+        return (json.dumps(ids),)
+
+
+def _dialect() -> _Dialect:
+    if connection.vendor == "postgresql":
+        return _Postgres()
+    if connection.vendor == "sqlite":
+        return _SQLite()
+    raise NotImplementedError(f"queuebench supports PostgreSQL and SQLite, not {connection.vendor}")
+
+
+@contextlib.contextmanager
+def scratch_table(dialect: _Dialect) -> Iterator:
+    """A plain autocommit connection with SCRATCH freshly created; dropped on the way out,
+    also on error."""
+    conn = dialect.connect()
+    try:
+        conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
+        try:
+            for statement in dialect.create():
+                conn.execute(statement)
+            yield conn
+        finally:
+            conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
+    finally:
+        conn.close()
+
+
+def _claim_and_complete(
+    dialect: _Dialect, name: str, batch: int, errors: list, ready: threading.Barrier
+) -> None:
+    """One thread of the raw loop: connect, wait at ``ready`` for the others, then claim
+    up to ``batch`` pending rows in one transaction and complete them in another, until
+    nothing is left to claim. Errors go to ``errors``."""
+    conn = None
+    try:
+        conn = dialect.connect()
+        ready.wait()
+        while True:
+            conn.execute(dialect.begin)
+            ids = [row[0] for row in conn.execute(dialect.claim, (name, batch)).fetchall()]
+            conn.execute("COMMIT")
+            if not ids:
+                return
+            conn.execute(dialect.begin)
+            conn.execute(dialect.complete, dialect.complete_params(ids))
+            conn.execute("COMMIT")
+    except BaseException as exc:
+        errors.append(exc)
+        ready.abort()  # nobody waits for a thread that will not come
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def bench_raw(single: int, rows: int, batch: int, threads: int = RAW_THREADS) -> Raw:
+    """The database's own rates on SCRATCH (created here and always dropped): ``single``
+    one-row INSERT commits, then ``rows`` pending rows claimed ``batch`` at a time and
+    completed by ``threads`` threads, each with its own connection, until drained."""
+    dialect = _dialect()
+    with scratch_table(dialect) as conn:
+        insert, params = dialect.insert, dialect.insert_params
+        started = time.perf_counter()
+        for _ in range(single):
+            conn.execute(insert, params())
+        insert_seconds = time.perf_counter() - started
+
+        conn.execute(dialect.empty)
+        conn.execute(dialect.fill, (rows,))
+        conn.execute(f"ANALYZE {SCRATCH}")
+        errors: list[BaseException] = []
+        # The clock starts once every thread has its connection.
+        ready = threading.Barrier(threads + 1)
+        workers = [
+            threading.Thread(
+                target=_claim_and_complete,
+                args=(dialect, f"raw-{n}", batch, errors, ready),
+                name=f"queuebench-raw-{n}",
+            )
+            for n in range(threads)
+        ]
+        for worker in workers:
+            worker.start()
+        with contextlib.suppress(threading.BrokenBarrierError):
+            ready.wait()
+        started = time.perf_counter()
+        for worker in workers:
+            worker.join()
+        claim_seconds = time.perf_counter() - started
+        if errors:  # the first error that is not another thread's broken barrier
+            broken = threading.BrokenBarrierError
+            raise next((e for e in errors if not isinstance(e, broken)), errors[0])
+        (done,) = conn.execute(
+            f"SELECT count(*) FROM {SCRATCH} WHERE status = 'completed'"
+        ).fetchone()
+    return Raw(
+        single / insert_seconds,
+        single,
+        done / claim_seconds,
+        done,
+        batch,
+        threads,
+        claim_seconds,
+        dialect.method,
+    )
+
+
+# -- enqueue -------------------------------------------------------------------------------
 
 
 def _specs(count: int, channels: int = 0, start: int = 0) -> list[dict]:
@@ -134,13 +431,21 @@ def bench_bulk(count: int, chunk: int, keep: bool = False) -> float:
     return count / elapsed
 
 
-def _worker(*args: str, log) -> subprocess.Popen:
-    """Start ``manage.py runworker --queue BENCH_QUEUE -v 0 ARGS`` on this process's database."""
+# -- processing ----------------------------------------------------------------------------
+
+
+def worker_command(*args: str) -> list[str]:
+    """``manage.py runworker --queue BENCH_QUEUE ARGS`` as an argv list (the worker's
+    default verbosity: one log line per job, written to a temporary file)."""
     manage = Path(settings.BASE_DIR) / "manage.py"
     main = [str(manage.resolve())] if manage.exists() else ["-m", "django"]
+    return [sys.executable, *main, "runworker", "--queue", BENCH_QUEUE, *args]
+
+
+def _start(command: list[str], log) -> subprocess.Popen:
+    """Run ``command`` on this process's database, its output into ``log``."""
     env = {**os.environ, "DATABASE_URL": database_url()}
     env.setdefault("DJANGO_SETTINGS_MODULE", "queueadmin.settings")
-    command = [sys.executable, *main, "runworker", "--queue", BENCH_QUEUE, "-v", "0", *args]
     return subprocess.Popen(
         command, env=env, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT
     )
@@ -164,38 +469,82 @@ def _read(log) -> str:
     return log.read().decode(errors="replace")
 
 
+def _bench_workers(since: datetime) -> list[int]:
+    """The concurrency of each Worker row of this host serving only BENCH_QUEUE, started
+    since ``since``."""
+    rows = WorkerRow.objects.filter(host=socket.gethostname(), started_at__gte=since)
+    return sorted(row.concurrency for row in rows if row.queues == [BENCH_QUEUE])
+
+
+def completions() -> tuple[int, datetime | None, datetime | None]:
+    """The completed bench jobs: their count, first and last ``completed_at``."""
+    found = Job.objects.filter(queue=BENCH_QUEUE, status=JobStatus.COMPLETED).aggregate(
+        n=Count("id"), first=Min("completed_at"), last=Max("completed_at")
+    )
+    return found["n"], found["first"], found["last"]
+
+
+def steady_rate(completed: int, first: datetime | None, last: datetime | None) -> float | None:
+    """(completed - 1) / (last - first) in jobs/s: the rate between the first and the last
+    completion, start-up and shutdown excluded; None when it cannot be told."""
+    if completed < 2 or first is None or last is None:
+        return None
+    span = (last - first).total_seconds()
+    return (completed - 1) / span if span > 0 else None
+
+
 def bench_processing(
     count: int,
-    concurrency: int,
-    batch_size: int,
+    args: Sequence[str] = (),
     keep: bool = False,
-    timeout: float = 600,
+    timeout: float = TIMEOUT,
     channels: int = 0,
 ) -> Processing:
-    """Jobs per second a burst runworker completes, from its start to the last completion
-    (with ``channels``, the jobs are spread over that many channels, read round-robin)."""
+    """Pre-load ``count`` no-op jobs (with ``channels``, spread over that many channels),
+    start ``runworker --queue BENCH_QUEUE ARGS``, wait until every job is completed
+    (or ``timeout`` s), SIGTERM it and wait for its exit."""
     cleanup()
     for offset in range(0, count, 5000):
         enqueue_many(_specs(min(5000, count - offset), channels, offset))
-    args = ["--burst", "--concurrency", str(concurrency), "--batch-size", str(batch_size)]
+    _analyze()
+    command = worker_command(*args)
+    workers: list[int] = []
     with tempfile.TemporaryFile() as log:
+        since = timezone.now() - timedelta(seconds=1)
         started = time.perf_counter()
-        proc = _worker(*args, log=log)
+        proc = _start(command, log)
         try:
-            while _not_completed() and proc.poll() is None:
-                if time.perf_counter() - started > timeout:
+            while True:
+                polled = _not_completed()
+                elapsed = time.perf_counter() - started
+                if not polled or proc.poll() is not None or elapsed > timeout:
                     break
                 time.sleep(POLL)
-            elapsed = time.perf_counter() - started
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=60)  # a burst worker exits on its own
+            workers = _bench_workers(since)
         finally:
             code = _stop(proc)
         output = _read(log)
-    left = _not_completed()
+    completed, first, last = completions()
+    left = count - completed
     if not keep:
         cleanup()
-    return Processing((count - left) / elapsed, count, left, elapsed, code, output)
+    span = (last - first).total_seconds() if first and last else 0.0
+    return Processing(
+        steady_jobs_per_s=steady_rate(completed, first, last),
+        full_drain_jobs_per_s=(count - polled) / elapsed,
+        jobs=count,
+        completed=completed,
+        left=left,
+        seconds=elapsed,
+        span=span,
+        exit_code=code,
+        command=command,
+        workers=workers,
+        log=output,
+    )
+
+
+# -- latency -------------------------------------------------------------------------------
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -205,10 +554,12 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def bench_latency(samples: int, gap: float, keep: bool = False, timeout: float = 60) -> Latency:
-    """Enqueue-to-start latency of jobs enqueued one by one to an idle worker."""
+    """Latency from just before ``enqueue`` to the first line of the handler
+    (``queueadmin.stamp``'s ``time.time()``), jobs enqueued one by one, ``gap`` s apart,
+    to an idle runworker with its default options."""
     cleanup()
     with tempfile.TemporaryFile() as log:
-        proc = _worker(log=log)
+        proc = _start(worker_command(), log)
         try:
             mine = WorkerRow.objects.filter(host=socket.gethostname(), pid=proc.pid)
             deadline = time.monotonic() + timeout
@@ -220,7 +571,7 @@ def bench_latency(samples: int, gap: float, keep: bool = False, timeout: float =
             enqueued = {}
             for _ in range(samples):
                 at = time.time()
-                enqueued[enqueue(NOOP, queue=BENCH_QUEUE).pk] = at
+                enqueued[enqueue(STAMP, queue=BENCH_QUEUE).pk] = at
                 time.sleep(gap)
             deadline = time.monotonic() + timeout
             while _not_completed():
@@ -230,50 +581,116 @@ def bench_latency(samples: int, gap: float, keep: bool = False, timeout: float =
         finally:
             _stop(proc)
         output = _read(log)
-    started = dict(Job.objects.filter(queue=BENCH_QUEUE).values_list("id", "started_at"))
-    latencies = [(started[pk].timestamp() - at) * 1000 for pk, at in enqueued.items()]
+    stamps = dict(Job.objects.filter(queue=BENCH_QUEUE).values_list("id", "output"))
+    latencies = [(stamps[pk]["started"] - at) * 1000 for pk, at in enqueued.items()]
     if not keep:
         cleanup()
-    return Latency(percentile(latencies, 50), percentile(latencies, 95), samples, output)
+    return Latency(percentile(latencies, 50), percentile(latencies, 95), samples, output, latencies)
+
+
+# -- the table -----------------------------------------------------------------------------
+
+
+def _ratio(value: float | None, limit: float, of: str) -> str:
+    return f"{value / limit:.2f}{TIMES} {of}" if value is not None and limit > 0 else ""
+
+
+def _rate(value: float | None, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if value is not None else "n/a"
+
+
+def _table(lines: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str]]:
+    """(metric, value, ratio, details) lines as the table's rows, the ratios in a column
+    of their own when there are any."""
+    width = max((len(ratio) for _, _, ratio, _ in lines), default=0)
+    rows = []
+    for metric, value, ratio, details in lines:
+        extra = f"{ratio:<{width}}   {details}" if width else details
+        rows.append((metric, value, extra.rstrip()))
+    return rows
 
 
 def run(only: list[str], opts: dict, warn) -> list[tuple[str, str, str]]:
     """Run the ``only`` phases with the command's options; the table's rows. ``warn``
     gets a message when a worker left jobs behind or failed."""
     keep = opts["keep"]
-    rows = []
+    timeout = opts.get("timeout") or TIMEOUT
+    lines: list[tuple[str, str, str, str]] = []
+    raw = None
+    if "raw" in only:
+        raw = bench_raw(opts["single"], opts["jobs"], opts["raw_batch"])
+        lines.append(
+            (
+                "raw: single-row INSERT commits",
+                _rate(raw.insert_rows_per_s, "rows/s"),
+                "",
+                f"({raw.inserts:,} rows, one commit each)",
+            )
+        )
+        lines.append(
+            (
+                f"raw: batched {raw.method} claim + complete ({raw.threads} threads)",
+                _rate(raw.claim_rows_per_s, "rows/s"),
+                "",
+                f"({raw.rows:,} rows, {raw.batch:,} per claim)",
+            )
+        )
     if "single" in only:
         rate = bench_single(opts["single"], keep)
-        rows.append(("single enqueue", f"{rate:,.0f} jobs/s", ""))
+        ratio = _ratio(rate, raw.insert_rows_per_s, "raw INSERT") if raw else ""
+        lines.append(("single enqueue", _rate(rate, "jobs/s"), ratio, ""))
     if "bulk" in only:
         rate = bench_bulk(opts["bulk"], opts["bulk_chunk"], keep)
-        rows.append(("bulk enqueue", f"{rate:,.0f} jobs/s", ""))
-    for phase, channels in (("processing", 0), ("channels", opts["channels"])):
+        lines.append(("bulk enqueue", _rate(rate, "jobs/s"), "", ""))
+    tuned = shlex.split(opts.get("tuned", TUNED))
+    runs = (
+        ("processing", "processing, runworker defaults", [], 0),
+        ("tuned", "processing, tuned", tuned, 0),
+        (
+            "channels",
+            f"processing, {opts['channels']:,} channels, runworker defaults",
+            [],
+            opts["channels"],
+        ),
+    )
+    for phase, label, args, channels in runs:
         if phase not in only:
             continue
-        result = bench_processing(
-            opts["jobs"], opts["concurrency"], opts["batch_size"], keep, channels=channels
-        )
+        result = bench_processing(opts["jobs"], args, keep, timeout, channels)
         if result.left or result.exit_code:
             warn(
-                f"runworker exited with {result.exit_code}, {result.left} job(s) left:\n"
-                f"{result.log}"
+                f"{label}: runworker exited with {result.exit_code}, "
+                f"{result.left} job(s) left:\n{result.log}"
             )
-        spread = f", {channels:,} channels" if channels else ""
-        rows.append(
+        ratio = ""
+        if raw and phase != "channels":
+            ratio = _ratio(result.steady_jobs_per_s, raw.claim_rows_per_s, "raw claim+complete")
+        flags = f"; runworker {shlex.join(args)}" if args else ""
+        lines.append(
             (
-                f"processing{spread} (c={opts['concurrency']}, batch={opts['batch_size']})",
-                f"{result.jobs_per_s:,.0f} jobs/s",
-                f"({result.jobs:,} jobs, {result.left:,} left)",
+                f"{label}: steady",
+                _rate(result.steady_jobs_per_s, "jobs/s"),
+                ratio,
+                f"({result.completed:,} completed in {result.span:.2f} s of completed_at{flags})",
+            )
+        )
+        lines.append(
+            (
+                f"{label}: full drain",
+                _rate(result.full_drain_jobs_per_s, "jobs/s"),
+                "",
+                f"({result.jobs:,} jobs, {result.left:,} left, "
+                f"{result.seconds:.2f} s from worker start)",
             )
         )
     if "latency" in only:
         result = bench_latency(opts["latency_samples"], opts["latency_gap"], keep)
-        rows.append(
+        lines.append(
             (
-                "latency p50 / p95",
+                "latency to handler start p50 / p95",
                 f"{result.p50_ms:.1f} / {result.p95_ms:.1f} ms",
-                f"({result.samples:,} samples)",
+                "",
+                f"(p95/p50 {result.spread:.1f}{TIMES}, {result.samples:,} samples)",
             )
         )
-    return rows
+    return _table(lines)

@@ -1,6 +1,8 @@
 """The shapes drivers take and return: jobs to insert, claimed jobs, outcomes."""
 
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,8 @@ class Outcome:
     meta: dict[str, Any] = field(default_factory=dict)
     #: enqueue_many spec of the dead-letter job to add if this failure is written.
     dead_letter: dict[str, Any] | None = None
+    #: Seconds the attempt held its thread (for the worker's log line).
+    seconds: float = 0.0
 
 
 #: Columns ``enqueue`` writes, in the order the insert statements read them.
@@ -69,6 +73,21 @@ INSERT_FIELDS = (
     "depends_on",
     "dead_letter_job_type",
 )
+
+_INSERT_VALUES = operator.itemgetter(*INSERT_FIELDS)
+_RUN_AT = INSERT_FIELDS.index("run_at")
+
+
+def insert_values(rows: list[dict[str, Any]], run_at: Callable[[Any], Any]) -> list[list]:
+    """Each row's INSERT_FIELDS values in order, its run_at passed through ``run_at``
+    (the drivers' JSON rows for their insert statements)."""
+    out = []
+    for row in rows:
+        values = list(_INSERT_VALUES(row))
+        values[_RUN_AT] = run_at(values[_RUN_AT])
+        out.append(values)
+    return out
+
 
 CLAIM_COLUMNS = (
     "id, job_type, queue, payload, attempts, max_attempts, retry_delay, retry_backoff, "

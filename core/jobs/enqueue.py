@@ -48,20 +48,20 @@ _BLANK_JOB = {
 def _job_from_row(row: dict[str, Any], job_id: int, run_at, created_at) -> Job:
     """The Job just inserted, built like Model.from_db but without a per-field loop."""
     job = Job.__new__(Job)
-    job.__dict__.update(_BLANK_JOB)
-    job.__dict__.update(row)
-    job.__dict__.update(
-        id=job_id,
-        run_at=run_at,
-        created_at=created_at,
-        updated_at=created_at,
-        errors=[],
-        step_data={},
-        deduplicated=False,
-    )
-    job._state = ModelState()
-    job._state.adding = False
-    job._state.db = DEFAULT_DB_ALIAS
+    state = ModelState()
+    state.adding, state.db = False, DEFAULT_DB_ALIAS
+    job.__dict__ = {
+        **_BLANK_JOB,
+        **row,
+        "id": job_id,
+        "run_at": run_at,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "errors": [],
+        "step_data": {},
+        "deduplicated": False,
+        "_state": state,
+    }
     return job
 
 
@@ -148,12 +148,13 @@ def enqueue_many(specs: Iterable[Mapping[str, Any]]) -> list[Job]:
     if isinstance(specs, str | bytes | Mapping) or not isinstance(specs, Iterable):
         raise InvalidJobError(f"specs: must be a list of mappings, got {specs!r}")
     defaults = job_defaults()
+    memo: dict = {}
     rows = []
     for index, spec in enumerate(specs):
         if not isinstance(spec, Mapping) or "job_type" not in spec:
             raise InvalidJobError(f"specs[{index}]: must be a mapping with a job_type")
         try:
-            rows.append(clean_job(defaults=defaults, **spec))
+            rows.append(clean_job(defaults=defaults, memo=memo, **spec))
         except InvalidJobError as exc:
             raise InvalidJobError(f"specs[{index}]: {exc}") from None
         except TypeError as exc:  # e.g. an unexpected keyword

@@ -129,14 +129,37 @@ def job_defaults() -> dict[str, Any]:
     }
 
 
+#: Option values whose cleaned form a bulk enqueue remembers (hashable, immutable).
+_REMEMBERED = frozenset({str, int, float, bool})
+
+
+def _clean(name: str, value: Any, memo: dict | None) -> Any:
+    """``value`` of field ``name`` cleaned; the same simple value is checked once per
+    ``memo`` (one bulk enqueue), so a thousand jobs of one queue check it once."""
+    if memo is None or type(value) not in _REMEMBERED:
+        return _CLEANERS[name](value)
+    key = (name, type(value), value)
+    try:
+        return memo[key]
+    except KeyError:
+        memo[key] = cleaned = _CLEANERS[name](value)
+        return cleaned
+
+
 def clean_job(
-    job_type: Any, payload: Any = None, *, defaults: dict[str, Any] | None = None, **options: Any
+    job_type: Any,
+    payload: Any = None,
+    *,
+    defaults: dict[str, Any] | None = None,
+    memo: dict | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Validate ``enqueue`` arguments; return every INSERT_FIELDS value.
 
     ``run_at`` None means "now" (the database clock on PostgreSQL). Raises
     InvalidJobError naming the field. ``defaults`` (from job_defaults())
-    saves recomputing them for every job of a bulk enqueue.
+    saves recomputing them for every job of a bulk enqueue, and ``memo`` (a dict
+    kept across its jobs) checking the same option values again.
     """
     unknown = options.keys() - ENQUEUE_OPTIONS
     if unknown:
@@ -151,7 +174,7 @@ def clean_job(
         _resolve_run_at(options, timezone.now())
     for name, value in options.items():
         if value is not None:
-            fields[name] = _CLEANERS[name](value)
-    fields["job_type"] = _CLEANERS["job_type"](job_type)
-    fields["payload"] = check.json("payload", payload, as_stored=False)
+            fields[name] = _clean(name, value, memo)
+    fields["job_type"] = _clean("job_type", job_type, memo)
+    fields["payload"] = None if payload is None else check.json("payload", payload, as_stored=False)
     return fields

@@ -38,6 +38,9 @@ logger = logging.getLogger("queueadmin.streams")
 MAX_BATCHES_PER_TURN = 10
 #: POSTs in flight at once per pusher, and per subscription.
 MAX_IN_FLIGHT = 32
+#: Seconds between looks while no subscription is active (a new one is picked up
+#: within this; an idle worker does not ask twice a second for nothing).
+IDLE_LOOK = 2.0
 MAX_IN_FLIGHT_PER_SUBSCRIPTION = 8
 #: Seconds a stopping pusher waits for POSTs in flight before giving their leases back.
 STOP_WAIT = 1.0
@@ -111,8 +114,10 @@ class Pusher:
                         self._renew()
                         next_renewal = now + self.lease / 3
                     if now >= next_look:
-                        self._look()
-                        next_look = now + self.interval
+                        found = self._look()
+                        next_look = now + (
+                            self.interval if found else max(self.interval, IDLE_LOOK)
+                        )
                     backoff.reset()
                 except Exception as exc:
                     wait = backoff.step()
@@ -146,14 +151,16 @@ class Pusher:
                 logger, f"stream pusher {self.worker_id} could not give its leases back", exc
             )
 
-    def _look(self) -> None:
-        """Start a turn for each due partition whose lease this pusher wins."""
+    def _look(self) -> bool:
+        """Start a turn for each due partition whose lease this pusher wins; False when
+        there is no active subscription at all."""
         now = timezone.now()
-        for subscription in Subscription.objects.filter(active=True).select_related("topic"):
+        subscriptions = list(Subscription.objects.filter(active=True).select_related("topic"))
+        for subscription in subscriptions:
             busy = sum(t.subscription_id == subscription.pk for t in self.turns.values())
             for partition in partitions_of(subscription):
                 if len(self.turns) >= MAX_IN_FLIGHT:
-                    return
+                    return True
                 if busy >= MAX_IN_FLIGHT_PER_SUBSCRIPTION:
                     break
                 key = (subscription.group, subscription.topic_id, partition)
@@ -170,6 +177,7 @@ class Pusher:
                     except Exception:
                         self._release(turn, quietly=True)
                         raise
+        return bool(subscriptions)
 
     def _take(self, key: tuple[str, str, int], now: datetime) -> tuple[int, int] | None:
         """Lease the (group, topic, partition) row, creating it if missing; its

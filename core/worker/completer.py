@@ -25,6 +25,8 @@ from core.models import Job, JobStatus
 from core.worker import executor
 
 logger = logging.getLogger("queueadmin.worker")
+#: One line per job at INFO, once its outcome is written (silenced by runworker -v 0).
+job_logger = logging.getLogger("queueadmin.worker.jobs")
 
 
 #: Seconds between two checks for jobs held by dependencies (while there are
@@ -53,12 +55,14 @@ class Completer(threading.Thread):
         *,
         batch_size: int = 500,
         flush_interval: float = 0.005,
+        log_jobs: bool = False,
     ) -> None:
         super().__init__(name="queueadmin-completer", daemon=True)
         self.driver = driver
         self.worker_id = worker_id
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        self.log_jobs = log_jobs
         self._queue: queue_module.SimpleQueue[
             tuple[Outcome, ClaimedJob] | threading.Event | None
         ] = queue_module.SimpleQueue()
@@ -163,6 +167,8 @@ class Completer(threading.Thread):
                     dependencies.settle()
             except Exception as exc:  # every heartbeat settles them too
                 faults.log_failure(logger, "settling dependent jobs failed", exc)
+        if self.log_jobs and job_logger.isEnabledFor(logging.INFO):
+            _log(batch)
         if signals.job_finished.has_listeners(Job):
             self._announce(batch, written)
 
@@ -267,6 +273,22 @@ class Completer(threading.Thread):
         if now - self._held_checked_at >= HELD_RECHECK:
             self._held_checked_at, self._held = now, dependencies.has_held()
         return self._held
+
+
+def _log(batch: list[tuple[Outcome, ClaimedJob]]) -> None:
+    """The batch's job lines (from this one thread: no contention for the handlers)."""
+    for outcome, job in batch:
+        job_logger.info(
+            "job id=%s type=%s queue=%s attempt=%d/%d outcome=%s%s duration=%.3fs",
+            job.id,
+            job.job_type,
+            job.queue,
+            job.attempts,
+            job.max_attempts,
+            outcome.event,
+            f" reason={outcome.error['reason']}" if outcome.error else "",
+            outcome.seconds,
+        )
 
 
 def refused_cancelled(using: str, ids: list[int]) -> set[int]:

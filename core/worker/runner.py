@@ -24,11 +24,10 @@ from core.models import Worker as WorkerRow
 from core.streams.pusher import Pusher
 from core.worker import executor, isolated
 from core.worker.completer import Completer, refused_cancelled, send_finished, send_started
+from core.worker.sizing import ClaimSizer
 from core.worker.starter import Starter
 
 logger = logging.getLogger("queueadmin.worker")
-#: One line per job at INFO (silenced by runworker -v 0).
-job_logger = logging.getLogger("queueadmin.worker.jobs")
 
 
 @dataclass
@@ -41,9 +40,10 @@ class WorkerOptions:
     job_types: list[str] | None = None
     #: Threads running jobs.
     concurrency: int = 4
-    #: Most jobs claimed by one statement; above ``concurrency`` the rest wait
-    #: in a local buffer (prefetch), their leases renewed like running jobs.
-    batch_size: int = 10
+    #: Most jobs claimed by one statement (None: sizing.DEFAULT_CAP). Below it the
+    #: worker sizes each claim from its job and claim times (core.worker.sizing);
+    #: jobs beyond the idle threads wait in a local buffer, their leases renewed.
+    batch_size: int | None = None
     #: Seconds between polls when idle (None: the driver's default).
     poll_interval: float | None = None
     #: Exit when no due job is left.
@@ -64,7 +64,11 @@ class WorkerOptions:
 class Run:
     """One claimed job inside this worker, from claim to outcome."""
 
-    __slots__ = ("ctx", "done", "job", "lock", "started", "written_off")
+    __slots__ = ("ctx", "done", "job", "started", "written_off")
+
+    #: Guards ``done`` (one lock for all: closing is rare and short, and a lock per
+    #: run would cost more than the rest of its bookkeeping).
+    _closing = threading.Lock()
 
     def __init__(self, job: ClaimedJob) -> None:
         self.job = job
@@ -73,11 +77,10 @@ class Run:
         self.done = False
         #: Timed out while its handler still runs: its thread is replaced.
         self.written_off = False
-        self.lock = threading.Lock()
 
     def close(self) -> bool:
         """Claim the right to record this run's outcome; False if someone already did."""
-        with self.lock:
+        with self._closing:
             if self.done:
                 return False
             self.done = True
@@ -99,10 +102,16 @@ class Worker:
             or conf.get("POLL_INTERVAL")
             or (self.driver.default_poll_interval)
         )
-        self.capacity = max(options.concurrency, options.batch_size)
+        self.sizer = ClaimSizer(options.concurrency, options.batch_size)
         self.stopping = False
         self.wake = threading.Event()
+        #: Every claimed job whose outcome is not recorded yet; ``running``: those
+        #: whose handler has started.
         self.held: dict[int, Run] = {}
+        self.running: dict[int, Run] = {}
+        #: A thread that finds this few jobs waiting in the buffer wakes the main loop
+        #: to claim more (set at each claim from the buffer's size).
+        self._refill_at = 0
         self._held_lock = threading.Lock()
         self._items: queue_module.SimpleQueue[Run | None] = queue_module.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -110,13 +119,15 @@ class Worker:
         self.claimed_total = 0
         #: Waits between claims while the database fails: from the poll interval up.
         self._claim_backoff = faults.Backoff(first=self.poll_interval, most=5.0)
-        self.completer = Completer(self.driver, self.worker_id, batch_size=1000)
+        self.completer = Completer(
+            self.driver, self.worker_id, batch_size=1000, log_jobs=options.log_jobs
+        )
         self.starter = Starter(
             self.driver, self.worker_id, lambda: self.stopping, self.completer.pending_ids
         )
         #: Outcomes waiting to be written above which the worker stops claiming (the
         #: database is away or slow): memory stays bounded by this.
-        self.max_backlog = max(10 * self.capacity, 10_000)
+        self.max_backlog = max(10 * self.sizer.cap, 10_000)
         self.pusher = Pusher(self.worker_id) if options.push else None
 
     # -- lifecycle -------------------------------------------------------------
@@ -145,11 +156,11 @@ class Worker:
         for thread in helpers:
             thread.start()
         logger.info(
-            "worker id=%s queues=%s concurrency=%d batch=%d poll=%.3fs lease=%.1fs started",
+            "worker id=%s queues=%s concurrency=%d claims up to %d poll=%.3fs lease=%.1fs started",
             self.worker_id,
             ",".join(self.options.queues or ["*"]),
             self.options.concurrency,
-            self.options.batch_size,
+            self.sizer.cap,
             self.poll_interval,
             self.lease,
         )
@@ -239,17 +250,9 @@ class Worker:
         while not self.stopping:
             self.wake.clear()
             self._check_deadlines()
-            held = len(self.held)
-            room = self.capacity - held
-            if opts.max_jobs is not None:
-                room = min(room, opts.max_jobs - self.claimed_total)
-            if self.completer.backlog >= self.max_backlog:
-                room = 0  # outcomes are not being written: claim no more meanwhile
-            busy_threads = sum(1 for r in list(self.held.values()) if r.started is not None)
-            idle_thread_waiting = held - busy_threads == 0 and busy_threads < opts.concurrency
+            limit = self._claim_size()
             claimed = 0
-            if room > 0 and (idle_thread_waiting or room >= max(1, opts.batch_size // 2)):
-                limit = min(room, opts.batch_size)
+            if limit > 0:
                 claimed = self._claim(limit)
                 if claimed is None:
                     continue  # the claim failed (logged); try again
@@ -257,25 +260,48 @@ class Worker:
                     continue  # there may be more right away
             if opts.max_jobs is not None and self.claimed_total >= opts.max_jobs and not self.held:
                 return
-            if opts.burst and claimed == 0 and not self.held and room > 0:
+            if opts.burst and claimed == 0 and not self.held:
                 # Outcomes still queued may make jobs due again (a retry at once).
                 self.completer.flush()
-                if self._claim(min(room, opts.batch_size)) == 0 and not self.held:
+                if self._claim(self.options.concurrency) == 0 and not self.held:
                     return
                 continue
             self.wake.wait(self._idle_timeout())
+
+    def _claim_size(self) -> int:
+        """How many jobs to claim now (0: none yet), see core.worker.sizing: enough to
+        keep the threads busy and the buffer at its size, claimed when a thread is idle
+        or the buffer is down to half."""
+        if self.completer.backlog >= self.max_backlog:
+            return 0  # outcomes are not being written: claim no more meanwhile
+        concurrency = self.options.concurrency
+        running = list(self.running.values())
+        waiting = len(self.held) - len(running)
+        busy_for = 0.0
+        if len(running) >= concurrency:
+            now = time.monotonic()
+            busy_for = min(now - (run.started or now) for run in running)
+        buffer = self.sizer.buffer(busy_for)
+        want = concurrency + buffer - len(self.held)
+        if self.options.max_jobs is not None:
+            want = min(want, self.options.max_jobs - self.claimed_total)
+        self._refill_at = buffer // 2
+        if want <= 0 or (len(running) + waiting >= concurrency and waiting > buffer // 2):
+            return 0
+        return min(want, self.sizer.cap)
 
     def _idle_timeout(self) -> float:
         """The poll interval, or less when a running job's deadline comes sooner."""
         timeout = self.poll_interval
         now = time.monotonic()
-        for run in list(self.held.values()):
+        for run in list(self.running.values()):
             if run.ctx is not None and run.ctx.deadline is not None:
                 timeout = min(timeout, max(run.ctx.deadline - now, 0.001))
         return timeout
 
     def _claim(self, limit: int) -> int | None:
         """Claim up to ``limit`` jobs into the buffer; None when the database failed."""
+        started = time.monotonic()
         try:
             jobs = self.driver.claim(
                 self.worker_id, self.options.queues, self.options.job_types, limit, self.lease
@@ -289,6 +315,7 @@ class Worker:
             self.wake.wait(wait)
             return None
         self._claim_backoff.reset()
+        self.sizer.claimed(time.monotonic() - started)
         with self._held_lock:
             for job in jobs:
                 self.held[job.id] = Run(job)
@@ -303,7 +330,7 @@ class Worker:
     def _check_deadlines(self) -> None:
         """Fail running jobs whose deadline passed (cooperative timeout)."""
         now = time.monotonic()
-        for run in list(self.held.values()):
+        for run in list(self.running.values()):
             ctx = run.ctx
             if ctx is None or ctx.deadline is None or now < ctx.deadline:
                 continue
@@ -352,11 +379,13 @@ class Worker:
         if run.close():
             with self._held_lock:
                 self.held.pop(run.job.id, None)
+            self.wake.set()
         return False
 
     def _execute(self, run: Run) -> None:
         job = run.job
         run.started = time.monotonic()
+        self.running[job.id] = run
         if signals.job_started.has_listeners(Job):
             # Before the context exists: its deadline counts from after the receivers.
             send_started(job, self.worker_id)
@@ -370,26 +399,17 @@ class Worker:
             logger.exception("running job id=%s failed inside the worker", job.id)
             outcome = executor.failure(job, executor.error_entry(job, exc, executor.HANDLER_ERROR))
         if run.close():
+            self.sizer.job_done(time.monotonic() - run.started)
             self._record(run, outcome)
 
     def _record(self, run: Run, outcome: Outcome) -> None:
+        outcome.seconds = time.monotonic() - (run.started or time.monotonic())
         self.completer.submit(outcome, run.job)
         with self._held_lock:
             self.held.pop(run.job.id, None)
-        self.wake.set()
-        if self.options.log_jobs:
-            job = run.job
-            job_logger.info(
-                "job id=%s type=%s queue=%s attempt=%d/%d outcome=%s%s duration=%.3fs",
-                job.id,
-                job.job_type,
-                job.queue,
-                job.attempts,
-                job.max_attempts,
-                outcome.event,
-                f" reason={outcome.error['reason']}" if outcome.error else "",
-                time.monotonic() - (run.started or time.monotonic()),
-            )
+            self.running.pop(run.job.id, None)
+        if self._items.qsize() <= self._refill_at or self.options.max_jobs is not None:
+            self.wake.set()  # the buffer is low: claim more
 
     # -- helpers threads ---------------------------------------------------------------
 
@@ -455,7 +475,7 @@ class Worker:
     def _shutdown(self) -> None:
         """Give running jobs the grace period, release the rest, flush outcomes."""
         deadline = time.monotonic() + self.options.grace
-        while any(r.started is not None for r in list(self.held.values())):
+        while self.running:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

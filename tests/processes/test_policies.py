@@ -174,18 +174,29 @@ def test_queue_rate_limit_is_never_exceeded(workers):
     assert (starts[-1] - starts[0]).total_seconds() >= 3.0
 
 
-def test_a_small_channel_is_not_starved_by_a_big_one(workers):
+def test_a_small_channel_is_not_starved_by_a_big_one(workers, tmp_path):
+    log = tmp_path / "order"
     big = queue.enqueue_many(
         [
-            {"job_type": "test.echo", "payload": {"n": n}, "queue": "fair", "channel": "big"}
-            for n in range(1000)
+            {
+                "job_type": "test.record_order",
+                "payload": {"file": str(log)},
+                "queue": "fair",
+                "channel": "big",
+            }
+            for _ in range(1000)
         ]
     )
     small = queue.enqueue_many(
         [
-            {"job_type": "test.echo", "payload": {"n": n}, "queue": "fair", "channel": f"small-{c}"}
+            {
+                "job_type": "test.record_order",
+                "payload": {"file": str(log)},
+                "queue": "fair",
+                "channel": f"small-{c}",
+            }
             for c in range(9)
-            for n in range(10)
+            for _ in range(10)
         ]
     )
     assert max(j.pk for j in big) < min(j.pk for j in small)
@@ -194,20 +205,30 @@ def test_a_small_channel_is_not_starved_by_a_big_one(workers):
     wait_for(
         lambda: (
             all_completed(small)
-            and Job.objects.filter(channel="big", started_at__isnull=False).count() >= 100
+            and Job.objects.filter(channel="big", status="completed").count() >= 100
         ),
         timeout=60,
         message="the small channels' jobs and 100 of the big one's",
     )
     assert workers.stop() == [0, 0, 0]
-    big_starts = sorted(
-        Job.objects.filter(channel="big", started_at__isnull=False).values_list("started_at", "id")
-    )
-    hundredth = big_starts[99][0]
-    last_small = max(Job.objects.filter(pk__in=[j.pk for j in small]).values_list("started_at"))[0]
-    before = sum(1 for at, _ in big_starts if at <= last_small)
-    print(f"big-channel jobs started by the last small one: {before}")
-    assert last_small < hundredth, f"{before} big-channel jobs started before the last small one"
+    # The order each worker ran its jobs in: a claim of many jobs takes turns between
+    # the channels, so within a worker the small channels do not wait behind the big
+    # one's jobs (across workers, one may run big jobs while another runs the small
+    # ones). Its threads take jobs in claim order but may write their lines a little
+    # out of order, so the check is on the first 90% of the small jobs.
+    runs: dict[str, list[int]] = {}
+    for line in log.read_text().splitlines():
+        pid, pk = line.split()
+        runs.setdefault(pid, []).append(int(pk))
+    big_ids, small_ids = {j.pk for j in big}, {j.pk for j in small}
+    for order in runs.values():
+        smalls = [n for n, pk in enumerate(order) if pk in small_ids]
+        bigs = [n for n, pk in enumerate(order) if pk in big_ids]
+        if len(smalls) >= 10 and len(bigs) > 20:
+            most = smalls[int(len(smalls) * 0.9) - 1]
+            # 9 small channels beside one big: 9 turns of 10 hold 9 big jobs.
+            before = sum(1 for n in bigs if n < most)
+            assert before <= 20, f"{before} big-channel jobs ran before 90% of the small ones"
 
 
 def test_a_channel_release_interval_spaces_its_starts(workers):

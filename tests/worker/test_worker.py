@@ -295,3 +295,25 @@ def test_heartbeat_keeps_a_long_job_leased_past_its_first_lease(tmp_path):
     assert job.status == "completed"
     assert "reclaimed" not in event_types(job)
     assert worker.completer.counts["completed"] == 1
+
+
+def test_the_job_line_is_logged_once_its_outcome_is_written(caplog):
+    job = queue.enqueue("test.echo", {"n": 1})
+    with caplog.at_level("INFO", logger="queueadmin.worker.jobs"):
+        run_burst()
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "queueadmin.worker.jobs"]
+    assert line.startswith(f"job id={job.pk} type=test.echo queue=default attempt=1/3 ")
+    assert "outcome=completed duration=" in line
+
+
+def test_the_worker_log_formatter_writes_the_standard_line():
+    import logging
+
+    from core.management.commands.runworker import _LineFormatter
+
+    text = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    fast = _LineFormatter(text)  # one instance: its date of the second is reused
+    record = logging.LogRecord("queueadmin.worker.jobs", logging.INFO, "", 0, "job", (), None)
+    for created in (1_796_000_000.123, 1_796_000_000.987, 1_796_000_001.5):
+        record.created, record.msecs = created, (created % 1) * 1000
+        assert fast.format(record) == logging.Formatter(text).format(record)

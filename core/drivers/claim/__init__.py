@@ -67,16 +67,15 @@ def claim(
 ) -> list[ClaimedJob]:
     """Claim up to ``limit`` jobs, keeping every queue and channel policy."""
     by = ClaimedBy(worker_id, lease)
-    snap = steps.snapshot()
     served = None if queues is None else tuple(queues)
     base = Where(queues=served, job_types=None if job_types is None else tuple(job_types))
+    # Without policies, one statement; it still leaves out restricted jobs, so a
+    # policy set since the snapshot holds.
+    plain = replace(base, no_channel=True, skip_restricted_queues=True)
+    snap, jobs = steps.first_claim(by, plain, limit)
+    if jobs is not None:
+        return jobs
     blocked = tuple(sorted(snap.paused | snap.limited))
-    if not blocked and not snap.channel_policies and not snap.channel_jobs:
-        # One statement; it still leaves out restricted jobs, so a policy set
-        # since the snapshot holds.
-        plain = replace(base, no_channel=True, skip_restricted_queues=True)
-        with steps.claim_cursor(transactional=False) as cursor:
-            return steps.plain_claim(cursor, by, plain, limit)
     with steps.claim_cursor(transactional=False) as cursor:
         # A read first: idle polls never open the write transaction.
         due = replace(base, exclude_queues=tuple(sorted(snap.paused)))

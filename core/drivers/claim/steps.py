@@ -86,6 +86,18 @@ class ClaimSteps:
         """Whether any due pending job matches ``where`` (with or without a channel)."""
         raise NotImplementedError
 
+    def first_claim(
+        self, by: ClaimedBy, where: Where, limit: int
+    ) -> tuple[Snapshot, list[ClaimedJob] | None]:
+        """The snapshot, and when it holds no policy to keep (no paused or limited queue,
+        no channel policy, no pending job with a channel) the plain claim of ``where``
+        (else None). A driver may do both in one statement."""
+        snap = self.snapshot()
+        if snap.paused or snap.limited or snap.channel_policies or snap.channel_jobs:
+            return snap, None
+        with self.claim_cursor(transactional=False) as cursor:
+            return snap, self.plain_claim(cursor, by, where, limit)
+
     def plain_claim(self, cursor, by: ClaimedBy, where: Where, limit: int):
         """The claim without policies to keep: ``claim_where`` (a driver may check first
         that anything is due, to spare the write lock)."""

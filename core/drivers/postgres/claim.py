@@ -2,6 +2,7 @@
 
 import json
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 
 from django.db import transaction
 
@@ -11,13 +12,14 @@ from core.drivers.tables import sql
 
 SNAPSHOT = sql(
     """
-SELECT now(),
-       ARRAY(SELECT name FROM {Queue} WHERE paused),
+SELECT now() AS now,
+       ARRAY(SELECT name FROM {Queue} WHERE paused) AS paused,
        ARRAY(SELECT name FROM {Queue}
-              WHERE NOT paused AND (max_concurrency IS NOT NULL OR rate_limit IS NOT NULL)),
-       EXISTS (SELECT 1 FROM {ChannelPolicy}),
+              WHERE NOT paused AND (max_concurrency IS NOT NULL OR rate_limit IS NOT NULL))
+           AS limited,
+       EXISTS (SELECT 1 FROM {ChannelPolicy}) AS policies,
        (SELECT channel FROM {Job} WHERE status = 'pending' AND channel IS NOT NULL
-         ORDER BY channel LIMIT 1) IS NOT NULL
+         ORDER BY channel LIMIT 1) IS NOT NULL AS channel_jobs
 """
 )
 
@@ -55,6 +57,41 @@ WITH claimed AS (
     + "SELECT {columns} FROM claimed ORDER BY priority DESC, run_at, id"
 )
 
+# The snapshot and, when it holds no policy to keep, the plain claim: one round trip.
+# A claim is committed without waiting for its WAL flush (synchronous_commit off): if
+# the database itself crashes, a claim of its last moments may be lost, and its job
+# is pending again while a worker runs it; the worker's outcome is then refused and
+# the job runs once more, which at-least-once delivery allows. Enqueues and outcomes
+# keep synchronous commits.
+FIRST_CLAIM = sql(
+    """
+WITH snap AS MATERIALIZED ("""
+    + SNAPSHOT
+    + """
+), async AS MATERIALIZED (
+    SELECT set_config('synchronous_commit', 'off', true)
+), claimed AS (
+    UPDATE {Job} AS j"""
+    + _SET_PROCESSING
+    + """
+      FROM (SELECT id FROM {Job}
+             WHERE status = 'pending' AND run_at <= now() {filters}
+               AND (SELECT cardinality(paused) = 0 AND cardinality(limited) = 0
+                           AND NOT policies AND NOT channel_jobs FROM snap)
+             ORDER BY priority DESC, run_at, id
+             LIMIT %(limit)s
+             FOR UPDATE SKIP LOCKED) AS picked, async
+     WHERE j.id = picked.id
+ RETURNING j.priority, j.run_at, {returning}"""
+    + _EVENTS
+    # The snapshot as one text column: repeated on every row, it costs nothing to decode.
+    + """SELECT json_build_array(s.now, s.paused, s.limited, s.policies, s.channel_jobs)::text,
+       {claimed}
+  FROM snap AS s LEFT JOIN claimed AS c ON true
+ ORDER BY c.priority DESC, c.run_at, c.id
+"""
+)
+
 # The skip scan: each step is one probe of job_channel_idx for the next name.
 SCAN = sql(
     """
@@ -85,7 +122,7 @@ WITH candidates AS (
             LIMIT %(per)s
               FOR UPDATE SKIP LOCKED) AS x
 ), picked AS (
-    SELECT id, ord FROM (
+    SELECT id, ord, turn FROM (
         SELECT id, ord,
                row_number() OVER (PARTITION BY ord ORDER BY priority DESC, run_at, id) AS turn
           FROM candidates) AS t
@@ -97,9 +134,9 @@ WITH candidates AS (
     + """
       FROM picked
      WHERE j.id = picked.id
- RETURNING picked.ord, j.priority, j.run_at, {returning}"""
+ RETURNING picked.ord, picked.turn, j.priority, j.run_at, {returning}"""
     + _EVENTS
-    + "SELECT ord, {columns} FROM claimed ORDER BY ord"
+    + "SELECT ord, {columns} FROM claimed ORDER BY turn, ord"
 )
 
 LOCK_QUEUES = sql(
@@ -162,6 +199,7 @@ UPDATE {ChannelPolicy} SET last_started_at = now() WHERE name = ANY(%(names)s)
 
 
 _RETURNING = ", ".join(f"j.{column.strip()}" for column in CLAIM_COLUMNS.split(","))
+_CLAIMED = ", ".join(f"c.{column.strip()}" for column in CLAIM_COLUMNS.split(","))
 
 
 def _json(value):
@@ -190,6 +228,24 @@ class PostgresClaimSteps(ClaimSteps):
             cursor.execute(SNAPSHOT)
             now, paused, limited, policies, channel_jobs = cursor.fetchone()
         return Snapshot(now, frozenset(paused), frozenset(limited), policies, channel_jobs)
+
+    def first_claim(self, by, where, limit):
+        params = by.params(limit=limit)
+        sql = FIRST_CLAIM.format(
+            filters=where_sql(where, params, _member), returning=_RETURNING, claimed=_CLAIMED
+        )
+        rows = self.execute(sql, params)
+        now, paused, limited, policies, channel_jobs = json.loads(rows[0][0])
+        snap = Snapshot(
+            datetime.fromisoformat(now),
+            frozenset(paused),
+            frozenset(limited),
+            policies,
+            channel_jobs,
+        )
+        if paused or limited or policies or channel_jobs:
+            return snap, None
+        return snap, [claimed_from_row(row[1:]) for row in rows if row[1] is not None]
 
     def clock(self, cursor):
         cursor.execute("SELECT now()")  # the transaction's time, as the claims' started_at

@@ -187,9 +187,13 @@ class SQLiteClaimSteps(ClaimSteps):
         until = self._ts(now + timedelta(seconds=by.lease))
         return by.params(now=self._ts(now), until=until, **extra)
 
-    def _finish_claim(self, cursor, by, rows) -> list[ClaimedJob]:
-        # RETURNING order is unspecified in SQLite: restore the run order.
-        rows.sort(key=lambda r: (-r[0], r[1], r[2]))
+    def _finish_claim(self, cursor, by, rows, turns=None) -> list[ClaimedJob]:
+        # RETURNING order is unspecified in SQLite: restore the run order, or the
+        # channels' turns (``turns``: each job id's place).
+        if turns is None:
+            rows.sort(key=lambda r: (-r[0], r[1], r[2]))
+        else:
+            rows.sort(key=lambda r: turns[r[2]])
         jobs = [claimed_from_row(row[2:]) for row in rows]
         events = [
             (j.id, "processing", {"worker": by.worker_id, "attempt": j.attempts}) for j in jobs
@@ -247,7 +251,8 @@ class SQLiteClaimSteps(ClaimSteps):
         )
         rows = cursor.fetchall()
         last = max(order for _, order, _ in picked)
-        jobs = self._finish_claim(cursor, by, [(r[0], r[1], *r[3:]) for r in rows])
+        turns = {job_id: place for place, (_, _, job_id) in enumerate(picked)}
+        jobs = self._finish_claim(cursor, by, [(r[0], r[1], *r[3:]) for r in rows], turns)
         return jobs, channels[last]
 
     def lock_queues(self, cursor, names) -> list[QueueLimit]:

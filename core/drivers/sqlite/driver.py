@@ -15,8 +15,9 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.drivers.base import Driver
-from core.drivers.rows import INSERT_FIELDS, Outcome, match_inserted
+from core.drivers.rows import Outcome, insert_values, match_inserted
 from core.drivers.sqlite.claim import SQLiteClaimSteps
+from core.drivers.sqlite.listener import SQLiteListener
 from core.drivers.tables import sql
 
 _HAS_TAG = sql('EXISTS (SELECT 1 FROM json_each({Job}."tags") WHERE json_each.value = %s)')
@@ -174,8 +175,8 @@ class SQLiteDriver(SQLiteClaimSteps, Driver):
     """Queries for SQLite."""
 
     vendor = "sqlite"
-    supports_notify = False
-    default_poll_interval = 0.05
+    supports_notify = True
+    default_poll_interval = 0.25
 
     def _tags_all(self, tags: list[str]) -> Q:
         q = Q()
@@ -194,6 +195,10 @@ class SQLiteDriver(SQLiteClaimSteps, Driver):
         others = _HAS_OTHER_TAG.format(", ".join(["%s"] * len(unique)))
         return self._tags_all(unique) & ~_condition(others, unique)
 
+    def listen(self) -> SQLiteListener:
+        settings = self.connection.settings_dict
+        return SQLiteListener(settings["NAME"], settings["OPTIONS"].get("timeout", 5))
+
     # Django stores aware datetimes in SQLite as naive UTC text; match that.
     def _ts(self, value: datetime) -> str:
         return self.connection.ops.adapt_datetimefield_value(value)
@@ -206,16 +211,7 @@ class SQLiteDriver(SQLiteClaimSteps, Driver):
     def insert_jobs(self, rows: list[dict[str, Any]]) -> list[tuple | None]:
         now = timezone.now()
         ts = self._ts(now)
-        data = json.dumps(
-            [
-                [
-                    *(row[name] for name in INSERT_FIELDS[:5]),
-                    ts if row["run_at"] is None else self._ts(row["run_at"]),
-                    *(row[name] for name in INSERT_FIELDS[6:]),
-                ]
-                for row in rows
-            ]
-        )
+        data = json.dumps(insert_values(rows, lambda at: ts if at is None else self._ts(at)))
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             cursor.execute(INSERT, [ts, ts, data])
             returned = cursor.fetchall()

@@ -1,10 +1,14 @@
-"""manage.py queuebench: measure enqueue, processing and latency on the configured database."""
+"""manage.py queuebench: measure the database's raw limits, then enqueue, processing and
+latency on the configured database."""
+
+import shlex
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.bench import queuebench
 from core.bench.options import add_options, chosen_phases
 from core.bench.table import write_table
+from core.validation import positive
 
 
 class Command(BaseCommand):
@@ -12,12 +16,27 @@ class Command(BaseCommand):
 
     help = (
         f"Benchmark the queue on the configured database (jobs go to the "
-        f"{queuebench.BENCH_QUEUE!r} queue and are deleted afterwards)."
+        f"{queuebench.BENCH_QUEUE!r} queue and are deleted afterwards; the raw phase uses "
+        f"a table {queuebench.SCRATCH!r} it creates and drops)."
     )
 
     def add_arguments(self, parser):
         add_options(
             parser, queuebench.COUNTS, queuebench.PHASES, "leave the bench jobs in the database"
+        )
+        parser.add_argument(
+            "--tuned",
+            default=queuebench.TUNED,
+            metavar="ARGS",
+            help="extra runworker arguments of the tuned phase, split like a shell "
+            f"(default {queuebench.TUNED!r})",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=positive(float),
+            default=queuebench.TIMEOUT,
+            metavar="SECONDS",
+            help=f"longest a processing run may take (default {queuebench.TIMEOUT:g})",
         )
         parser.add_argument(
             "--latency-gap",
@@ -31,4 +50,8 @@ class Command(BaseCommand):
         only = chosen_phases(opts["only"], queuebench.PHASES)
         if opts["latency_gap"] < 0:
             raise CommandError("--latency-gap must be zero or more seconds")
+        try:
+            shlex.split(opts["tuned"])
+        except ValueError as exc:
+            raise CommandError(f"--tuned: {exc}") from None
         write_table(self.stdout, "queuebench", queuebench.run(only, opts, self.stderr.write))
