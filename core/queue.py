@@ -11,7 +11,7 @@ from core.durable.tokens import complete_token, create_token, expire_token, expi
 from core.jobs.bulk import cancel_jobs, edit_jobs, retry_jobs
 from core.jobs.changes import cancel_job, delete_job, edit_job, retry_job, run_job_now
 from core.jobs.enqueue import enqueue, enqueue_many
-from core.jobs.lookup import find_jobs, get_job, wait
+from core.jobs.lookup import find_jobs, get_job, job_events, wait
 from core.scheduling.cron import (
     add_cron,
     edit_cron,
@@ -57,6 +57,7 @@ __all__ = [
     "get_job",
     "get_queue_policy",
     "get_token",
+    "job_events",
     "list_crons",
     "list_queue_policies",
     "pause_cron",

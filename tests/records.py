@@ -3,7 +3,7 @@ job parked on a wait token, a cron schedule; a job's event types, the policy tab
 
 from core import queue
 from core.durable import tokens
-from core.models import ChannelPolicy, Job, JobEvent, Queue, WaitToken
+from core.models import ChannelPolicy, Job, Queue, WaitToken
 from core.scheduling import cron
 
 
@@ -28,8 +28,10 @@ def schedule(name="nightly", expression="30 1 * * *", job_type="reports.build", 
 
 
 def event_types(job) -> list[str]:
-    """The types of ``job``'s events."""
-    return list(JobEvent.objects.filter(job_id=job.pk).values_list("type", flat=True))
+    """The types of ``job``'s events, oldest first, as its history shows them (the
+    ``added`` event is made from ``created_at``)."""
+    job = Job.objects.get(pk=job.pk)
+    return [event.type for event in reversed(queue.job_events(job))]
 
 
 def policy_snapshot():

@@ -4,7 +4,7 @@ from typing import Any
 
 from core.exceptions import InvalidJobError, JobNotFound
 from core.jobs.filters import filter_jobs
-from core.models import Job
+from core.models import EventType, Job, JobEvent
 from core.validation import MAX_BIGINT
 
 
@@ -22,6 +22,20 @@ def job_pk(job_id: Any) -> int:
     if not -MAX_BIGINT <= pk <= MAX_BIGINT:
         raise InvalidJobError(f"job id must be an integer up to {MAX_BIGINT}, got {job_id!r}")
     return pk
+
+
+def job_events(job: Job, limit: int | None = None) -> list[JobEvent]:
+    """``job``'s history, newest first (at most ``limit`` stored events), its ``added``
+    event included. Enqueue stores no ``added`` row (the job's ``created_at`` holds that
+    fact), so one is made from it when the history reaches the job's beginning and no
+    stored one is there (jobs enqueued before, demo seed data)."""
+    stored = job.events.order_by("-id")
+    events = list(stored if limit is None else stored[:limit])
+    if (limit is None or len(events) < limit) and not any(
+        event.type == EventType.ADDED for event in events
+    ):
+        events.append(JobEvent(job=job, type=EventType.ADDED, at=job.created_at, metadata={}))
+    return events
 
 
 def get_job(job_id: int) -> Job:

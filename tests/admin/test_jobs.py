@@ -42,6 +42,7 @@ def test_job_search_finds_by_id_idempotency_key_and_type(staff_client, term):
 
 def test_job_detail_shows_payload_and_errors_escaped(staff_client):
     job = queue.enqueue("x", {"html": "<script>alert(1)</script>"})
+    queue.edit_job(job.pk, priority=3)
     Job.objects.filter(pk=job.pk).update(
         errors=[{"attempt": 1, "message": "<b>boom</b>", "traceback": "Traceback..."}]
     )
@@ -49,7 +50,7 @@ def test_job_detail_shows_payload_and_errors_escaped(staff_client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)</script>" not in html
     assert "&lt;b&gt;boom&lt;/b&gt;" in html
-    assert "added" in html  # the events inline
+    assert "edited" in html  # the events inline
 
 
 def test_retry_action_retries_failed_jobs_and_skips_others(staff_client):

@@ -426,7 +426,8 @@ def test_editing_a_job_that_is_not_pending_is_refused(operator, pending, status)
 def test_delete_removes_the_job_and_its_events(operator, pending):
     queue.edit_job(pending.pk, priority=1)
     other = queue.enqueue("x")
-    assert JobEvent.objects.filter(job_id=pending.pk).count() == 2
+    queue.edit_job(other.pk, priority=2)
+    assert JobEvent.objects.filter(job_id=pending.pk).count() == 1
     response = operator.post(f"/jobs/{pending.pk}/delete/")
     assert response.status_code == 303
     assert response["Location"] == "/jobs/"
@@ -444,6 +445,7 @@ def test_delete_works_in_every_status_but_processing(operator, pending, status):
 
 
 def test_deleting_a_processing_job_is_refused(operator, pending):
+    queue.edit_job(pending.pk, priority=1)
     set_status(pending, "processing")
     html = page(operator, pending.pk)
     assert f"/jobs/{pending.pk}/delete/" not in html

@@ -176,6 +176,7 @@ def test_delete_job_removes_the_job_and_its_events(status):
     queue.edit_job(job.pk, priority=4)
     set_status(job, status)
     keep = queue.enqueue("x")
+    queue.edit_job(keep.pk, priority=1)
     assert queue.delete_job(job.pk, actor="ops") is None
     assert not Job.objects.filter(pk=job.pk).exists()
     assert not JobEvent.objects.filter(job_id=job.pk).exists()
@@ -184,6 +185,7 @@ def test_delete_job_removes_the_job_and_its_events(status):
 
 def test_delete_job_refuses_a_processing_job():
     job = queue.enqueue("x")
+    queue.edit_job(job.pk, priority=1)
     set_status(job, "processing")
     with pytest.raises(JobStateError, match=r"cannot delete job \d+: it is processing"):
         queue.delete_job(job.pk)

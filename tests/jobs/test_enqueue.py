@@ -73,9 +73,27 @@ def test_enqueue_with_delay_schedules_run_at_that_far_ahead():
     assert queue.enqueue("later", delay=90).run_at >= before + timedelta(seconds=90)
 
 
-def test_enqueue_writes_an_added_event():
+def test_enqueue_shows_an_added_event_made_from_created_at_without_storing_a_row():
     job = queue.enqueue("x")
-    assert list(job.events.values_list("type", flat=True)) == [EventType.ADDED]
+    (added,) = queue.job_events(job)
+    assert (added.type, added.at, added.metadata) == (EventType.ADDED, job.created_at, {})
+    assert not JobEvent.objects.exists()
+
+
+def test_a_stored_added_event_is_not_shown_twice():
+    job = queue.enqueue("x")
+    JobEvent.objects.create(job=job, type=EventType.ADDED, metadata={"seeded": True})
+    assert [(e.type, e.metadata) for e in queue.job_events(job)] == [
+        (EventType.ADDED, {"seeded": True})
+    ]
+
+
+def test_a_history_cut_at_its_limit_does_not_make_an_added_event():
+    job = queue.enqueue("x")
+    for priority in (1, 2):
+        queue.edit_job(job.pk, priority=priority)
+    assert [e.type for e in queue.job_events(job, limit=2)] == ["edited", "edited"]
+    assert [e.type for e in queue.job_events(job, limit=3)] == ["edited", "edited", "added"]
 
 
 def test_enqueue_deduplicates_tags_keeping_their_order():
@@ -89,7 +107,6 @@ def test_enqueue_with_existing_idempotency_key_returns_that_job_and_writes_nothi
     assert second.payload == {"n": 1}
     assert (first.deduplicated, second.deduplicated) == (False, True)
     assert Job.objects.count() == 1
-    assert JobEvent.objects.count() == 1
 
 
 def test_enqueue_with_a_taken_key_inside_a_transaction_keeps_the_transaction_usable():
@@ -147,19 +164,18 @@ def test_enqueue_many_returns_jobs_in_input_order_with_ids():
     assert all(job.pk for job in jobs)
     stored = Job.objects.in_bulk([job.pk for job in jobs])
     assert [stored[job.pk].payload for job in jobs] == [{"i": i} for i in range(50)]
-    assert JobEvent.objects.filter(type=EventType.ADDED).count() == 50
 
 
-def test_enqueue_many_inserts_jobs_and_events_in_a_few_statements(django_assert_max_num_queries):
+def test_enqueue_many_inserts_its_jobs_in_one_statement(django_assert_max_num_queries):
     specs = [{"job_type": "bulk", "payload": i} for i in range(300)]
-    # PostgreSQL: one statement (jobs, events and NOTIFY); SQLite: jobs, then events.
+    # One statement (with the NOTIFY on PostgreSQL); no event rows (see job_events).
     with django_assert_max_num_queries(8) as captured:
         queue.enqueue_many(specs)
     work = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(work) <= 2
+    assert len(work) == 1
     assert sum('INSERT INTO "queueadmin_job" ' in sql for sql in work) == 1
     assert Job.objects.count() == 300
-    assert JobEvent.objects.count() == 300
+    assert JobEvent.objects.count() == 0
 
 
 def test_enqueue_many_splits_very_large_lists_into_a_few_inserts(

@@ -85,7 +85,7 @@ def test_edit_job_rejects_bad_changes_and_changes_nothing(changes, message):
         queue.edit_job(job.pk, **changes)
     stored = Job.objects.get(pk=job.pk)
     assert (stored.payload, stored.priority, stored.status) == ({"a": 1}, 1, "pending")
-    assert job.events.count() == 1
+    assert not job.events.exists()  # no edited event
 
 
 @pytest.mark.parametrize("status", ["processing", "waiting", "completed", "failed", "cancelled"])
@@ -103,7 +103,7 @@ def test_retry_job_refuses_jobs_that_are_not_finished(status):
     Job.objects.filter(pk=job.pk).update(status=status)
     with pytest.raises(JobStateError, match=f"cannot retry job {job.pk}: it is {status}"):
         queue.retry_job(job.pk)
-    assert job.events.count() == 1
+    assert not job.events.exists()  # no retried event
 
 
 @pytest.mark.parametrize("status", ["completed", "failed", "cancelled"])

@@ -11,6 +11,7 @@ from django.db import connection
 from core import queue
 from core.models import Job, JobEvent, Worker
 from tests.processes.conftest import finish
+from tests.records import event_types
 from tests.workers import start_runworker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,8 +60,7 @@ def test_job_of_a_killed_worker_is_reclaimed_and_completed_by_another(tmp_path):
     assert done.output == {"attempt": 2}
     assert done.attempts == 2
     assert done.errors[0]["reason"] == "worker_lost"
-    types = list(JobEvent.objects.filter(job=job).values_list("type", flat=True))
-    assert types == ["added", "processing", "reclaimed", "processing", "completed"]
+    assert event_types(job) == ["added", "processing", "reclaimed", "processing", "completed"]
 
 
 def test_sigterm_lets_the_running_job_finish_and_exits_zero(tmp_path):

@@ -24,7 +24,7 @@ FIELDS = [f.name for f in Job._meta.concrete_fields if f.name not in _SECTIONS]
 
 def _context(request: HttpRequest, job: Job) -> dict:
     now = timezone.now()
-    events = list(job.events.order_by("-id")[: EVENT_LIMIT + 1])
+    events = queue.job_events(job, EVENT_LIMIT + 1)
     # Token ids are capabilities: only users who may see tokens get them (one query).
     can_view_tokens = request.user.has_perm("queueadmin.view_waittoken")
     tokens = list(job.tokens.order_by("-created_at", "-id")) if can_view_tokens else []

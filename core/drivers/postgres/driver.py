@@ -19,8 +19,9 @@ from core.models import Job
 
 
 def _insert(rows: str) -> str:
-    """The insert of jobs from ``rows`` (a SELECT or VALUES of the columns below) with
-    their ``added`` events and one NOTIFY per queue, delivered at commit."""
+    """The insert of jobs from ``rows`` (a SELECT or VALUES of the columns below) and
+    one NOTIFY per queue, delivered at commit. No ``added`` event row: the job's
+    ``created_at`` is that event (see ``core.jobs.lookup.job_events``)."""
     return sql(
         """
 WITH ins AS (
@@ -34,9 +35,6 @@ WITH ins AS (
         + """
         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
  RETURNING id, idempotency_key, run_at, created_at, queue
-), events AS (
-    INSERT INTO {JobEvent} (job_id, type, at, metadata)
-    SELECT id, 'added', created_at, '{}'::jsonb FROM ins
 ), wake AS (
     SELECT count(pg_notify(%(notify)s, queue)) AS n FROM (SELECT DISTINCT queue FROM ins) q
 )

@@ -53,13 +53,6 @@ RETURNING id, idempotency_key
 """
 )
 
-INSERT_ADDED_EVENTS = sql(
-    """
-INSERT INTO {JobEvent} (job_id, type, at, metadata)
-SELECT value, 'added', %s, '{}' FROM json_each(%s)
-"""
-)
-
 FINISH = sql(
     """
 UPDATE {Job}
@@ -212,10 +205,10 @@ class SQLiteDriver(SQLiteClaimSteps, Driver):
         now = timezone.now()
         ts = self._ts(now)
         data = json.dumps(insert_values(rows, lambda at: ts if at is None else self._ts(at)))
-        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+        # One statement: its own transaction (no added event rows; see job_events).
+        with self.connection.cursor() as cursor:
             cursor.execute(INSERT, [ts, ts, data])
             returned = cursor.fetchall()
-            cursor.execute(INSERT_ADDED_EVENTS, [ts, json.dumps([r[0] for r in returned])])
         matched = match_inserted(rows, [(i, key, None, None) for i, key in returned])
         return [
             None if m is None else (m[0], row["run_at"] or now, now)
