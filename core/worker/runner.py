@@ -22,7 +22,7 @@ from core.durable.registry import autodiscover
 from core.models import Job
 from core.models import Worker as WorkerRow
 from core.streams.pusher import Pusher
-from core.worker import executor, isolated
+from core.worker import executor, isolated, signalling
 from core.worker.completer import Completer, refused_cancelled, send_finished, send_started
 from core.worker.sizing import ClaimSizer
 from core.worker.starter import Starter
@@ -200,23 +200,21 @@ class Worker:
             self.pusher.stop()
 
     def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
+        if threading.current_thread() is threading.main_thread():
+            signalling.watch(self._on_signal)
 
-        def on_signal(signum, frame):
-            if self.stopping:
-                logger.warning("worker id=%s second signal: exiting now", self.worker_id)
-                os._exit(1)
-            logger.info(
-                "worker id=%s got %s: draining (grace %.0fs)",
-                self.worker_id,
-                signal.Signals(signum).name,
-                self.options.grace,
-            )
-            self.stop()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+    def _on_signal(self, signum: int) -> None:
+        """The first SIGTERM/SIGINT drains; a second one exits at once."""
+        if self.stopping:
+            logger.warning("worker id=%s second signal: exiting now", self.worker_id)
+            os._exit(1)
+        logger.info(
+            "worker id=%s got %s: draining (grace %.0fs)",
+            self.worker_id,
+            signal.Signals(signum).name,
+            self.options.grace,
+        )
+        self.stop()
 
     def _register(self) -> None:
         now = timezone.now()

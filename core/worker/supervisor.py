@@ -1,11 +1,14 @@
 """Run P worker processes, restart the ones that die, give up when they keep dying."""
 
 import logging
+import os
 import signal
 import subprocess
 import threading
 import time
 from collections import deque
+
+from core.worker import signalling
 
 logger = logging.getLogger("queueadmin.worker")
 
@@ -41,13 +44,13 @@ class Supervisor:
         self.children[slot] = proc
         logger.info("supervisor started worker process slot=%d pid=%d", slot, proc.pid)
 
-    def _on_signal(self, signum, frame) -> None:
+    def _on_signal(self, signum) -> None:
         if self.stopping:
             logger.warning("supervisor: second signal, killing worker processes")
             for proc in self.children.values():
                 if proc.poll() is None:
                     proc.kill()
-            raise SystemExit(1)
+            os._exit(1)  # from the signal thread: SystemExit would end only that thread
         logger.info("supervisor got %s: stopping worker processes", signal.Signals(signum).name)
         self.stopping = True
         for proc in self.children.values():
@@ -57,8 +60,7 @@ class Supervisor:
 
     def run(self) -> int:
         """Supervise until stopped or every child exited cleanly; return the exit code."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        signalling.watch(self._on_signal)
         for slot in range(self.processes):
             self._start(slot)
         finished: set[int] = set()

@@ -4,7 +4,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
 import threading
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from django.db import Error as DatabaseError
 from core import streams
 from core.exceptions import InvalidStreamError, TopicNotFound
 from core.streams import eventlog
+from core.worker import signalling
 
 #: Largest offset a database column holds.
 MAX_OFFSET = 2**63 - 1
@@ -74,14 +74,11 @@ def stop_on_signals(stop: threading.Event):
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    restore = signalling.watch(lambda signum: stop.set())
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore()
 
 
 class Command(BaseCommand):
