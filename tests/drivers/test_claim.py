@@ -255,7 +255,9 @@ def test_a_queue_paused_after_the_snapshot_is_skipped_on_the_policy_path(driver,
     many(2, queue="held", channel="tenant")
     stale = driver.snapshot()  # nothing paused yet; channel jobs pending
     Queue.objects.create(name="held", paused=True)
-    monkeypatch.setattr(driver, "snapshot", lambda: stale)
+    # The claim's first step returns the stale snapshot (PostgreSQL takes it inside the
+    # claim's own statement, so patching snapshot() alone would not reach it).
+    monkeypatch.setattr(driver, "first_claim", lambda by, where, limit: (stale, None))
     assert claim(driver) == []
 
 

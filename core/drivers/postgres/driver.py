@@ -217,6 +217,11 @@ class PostgresListener:
 class PostgresDriver(PostgresClaimSteps, Driver):
     """Queries for PostgreSQL."""
 
+    vendor = "postgresql"
+    supports_notify = True
+    default_poll_interval = 1.0
+    supports_estimates = True
+
     def execute(self, sql: str, params: dict) -> list[tuple]:
         """Run one hot statement (enqueue, claim, outcomes) and return its rows.
 
@@ -234,11 +239,6 @@ class PostgresDriver(PostgresClaimSteps, Driver):
         if db.queries_logged:
             db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
         return rows
-
-    vendor = "postgresql"
-    supports_notify = True
-    default_poll_interval = 1.0
-    supports_estimates = True
 
     def _tags_exact(self, tags: list[str]) -> Q:
         # jsonb @> and <@ compare as sets: both ways means the same tags.
