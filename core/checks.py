@@ -110,3 +110,32 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
             )
         )
     return messages
+
+
+def redact_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be the REDACT setting (a list of key names), or None."""
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        return (
+            f'QUEUEADMIN["REDACT"] must be a list of payload key names, '
+            f"not {type(value).__name__}: {value!r}"
+        )
+    bad = [item for item in value if not isinstance(item, str) or not item.strip()]
+    if bad:
+        return f'QUEUEADMIN["REDACT"] must hold non-empty strings (key names), got {bad[0]!r}'
+    return None
+
+
+@checks.register(checks.Tags.compatibility)
+def check_redact(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``QUEUEADMIN["REDACT"]`` is a list of key names."""
+    value = getattr(settings, "QUEUEADMIN", {})
+    problem = redact_problem(value.get("REDACT", [])) if isinstance(value, dict) else None
+    if problem is None:
+        return []
+    return [
+        checks.Error(
+            problem + ".",
+            hint='For example QUEUEADMIN = {"REDACT": ["password", "token", "email"]}.',
+            id="queueadmin.E006",
+        )
+    ]

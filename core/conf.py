@@ -56,6 +56,14 @@ DEFAULTS: dict[str, Any] = {
     "PRUNE_INTERVAL": 60.0,
     #: Seconds between two runs of prune_streams, which applies the topics' retention.
     "STREAM_RETENTION_INTERVAL": 60.0,
+    #: Seconds between two runs of the rollup task, which writes the per-minute job
+    #: statistics (JobStat) behind the charts once each minute has closed.
+    "STATS_ROLLUP_INTERVAL": 15.0,
+    #: Seconds back the rollup catches up on minutes it missed (workers down); older
+    #: minutes stay without statistics.
+    "STATS_CATCHUP_SECONDS": 3600,
+    #: Seconds the job statistics (per minute and per hour) are kept (8 days: the 7-day charts).
+    "STATS_RETENTION_SECONDS": 691_200,
     #: Seconds a worker holds a maintenance task it claimed, renewed while it runs; if it
     #: dies mid-run, another worker takes the task over after this (None: a third of
     #: LEASE_SECONDS, the heartbeat interval).
@@ -74,14 +82,29 @@ DEFAULTS: dict[str, Any] = {
     #: Seconds after which failed jobs are deleted with their events and tokens
     #: (None: never).
     "PRUNE_FAILED_AFTER": 2_592_000,
+    #: Seconds a due pending job may wait (the next job of its queue to start, in claim
+    #: order: priority, then run_at) before ``queue_health`` and /api/health fail.
+    "HEALTH_MAX_PENDING_AGE": 300.0,
     #: Seconds without a heartbeat after which a Worker row is deleted (None: never).
     "WORKER_PRUNE_AFTER": 86_400,
+    #: Seconds a handler thread running a job without a timeout may go without
+    #: reporting (taking the job, or any call into ``ctx``) before the worker flags it
+    #: stuck: listed in Worker.stuck, warned about once, and the liveness file is no
+    #: longer touched while it lasts.
+    "STUCK_SECONDS": 300.0,
+    #: A file the worker touches after each heartbeat that reached the database while
+    #: no thread was stuck, for a container liveness probe (None: none; runworker
+    #: --liveness-file sets it per process).
+    "LIVENESS_FILE": None,
     #: Seconds between two looks of a worker's stream pusher for due push
     #: subscriptions (partitions with new messages, or whose retry wait ended).
     "STREAM_PUSH_INTERVAL": 0.5,
     #: Seconds a pusher's lease on a (group, partition) lasts; renewed every third of
     #: that while a POST is in flight, so another worker takes over only if it died.
     "STREAM_PUSH_LEASE_SECONDS": 30.0,
+    #: Payload key names whose values the dashboard, the admin and the JSON API show as
+    #: "•••" (matched case-insensitively at any depth); handlers get the real values.
+    "REDACT": [],
 }
 
 

@@ -51,3 +51,7 @@ class TopicNotFound(QueueError, LookupError):
 
 class SubscriptionNotFound(QueueError, LookupError):
     """No push subscription has the given name."""
+
+
+class InvalidWorkerOrderError(QueueError, ValueError):
+    """An order to workers (its name, worker ids or user) is invalid; nothing was written."""

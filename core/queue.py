@@ -8,7 +8,7 @@ neither job nor event.
 """
 
 from core.durable.tokens import complete_token, create_token, expire_token, expire_tokens, get_token
-from core.jobs.bulk import cancel_jobs, edit_jobs, retry_jobs
+from core.jobs.bulk import cancel_jobs, delete_jobs, edit_jobs, retry_jobs
 from core.jobs.changes import cancel_job, delete_job, edit_job, retry_job, run_job_now
 from core.jobs.enqueue import enqueue, enqueue_many
 from core.jobs.lookup import find_jobs, get_job, job_events, wait
@@ -44,6 +44,7 @@ __all__ = [
     "complete_token",
     "create_token",
     "delete_job",
+    "delete_jobs",
     "edit_cron",
     "edit_job",
     "edit_jobs",

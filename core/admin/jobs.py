@@ -1,4 +1,9 @@
-"""Admin for jobs and their events: inspect, retry, cancel."""
+"""Admin for jobs and their events: inspect, retry, cancel, delete.
+
+Payload, output, step data and event metadata show the REDACT setting's keys as
+"•••". Deletes go through the queue API: processing jobs are refused, events go
+with their job, and each delete is logged with the user.
+"""
 
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
@@ -9,7 +14,8 @@ from core import queue
 from core.admin.display import pretty_json
 from core.admin.input import GuardedAdmin, id_in
 from core.exceptions import JobStateError
-from core.models import Job, JobEvent
+from core.jobs.redaction import redact
+from core.models import Job, JobEvent, JobStatus
 
 
 class JobEventInline(admin.TabularInline):
@@ -23,7 +29,7 @@ class JobEventInline(admin.TabularInline):
 
     @admin.display(description="metadata")
     def metadata_json(self, event: JobEvent) -> str:
-        return pretty_json(event.metadata)
+        return pretty_json(redact(event.metadata))
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -67,7 +73,9 @@ class JobAdmin(GuardedAdmin):
     ordering = ("-id",)
     show_full_result_count = False
     list_per_page = 50
-    actions = ("retry_selected", "cancel_selected")
+    # "delete_selected" replaces Django's own, which would load every event and delete
+    # running jobs too.
+    actions = ("retry_selected", "cancel_selected", "delete_selected")
     inlines = (JobEventInline,)
     readonly_fields = (
         "status",
@@ -154,11 +162,11 @@ class JobAdmin(GuardedAdmin):
 
     @admin.display(description="payload")
     def payload_json(self, job: Job) -> str:
-        return pretty_json(job.payload)
+        return pretty_json(redact(job.payload))
 
     @admin.display(description="output")
     def output_json(self, job: Job) -> str:
-        return pretty_json(job.output)
+        return pretty_json(redact(job.output))
 
     @admin.display(description="errors per attempt")
     def errors_json(self, job: Job) -> str:
@@ -166,7 +174,7 @@ class JobAdmin(GuardedAdmin):
 
     @admin.display(description="step data")
     def step_data_json(self, job: Job) -> str:
-        return pretty_json(job.step_data)
+        return pretty_json(redact(job.step_data))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lstrip("#")
@@ -200,6 +208,30 @@ class JobAdmin(GuardedAdmin):
     @admin.action(description="Cancel selected jobs", permissions=["operate"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         _apply(request, queryset, queue.cancel_job, "Cancelled")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        # A processing job must be cancelled first, so its worker sees the abort.
+        if obj is not None and obj.status == JobStatus.PROCESSING:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Job) -> None:
+        try:
+            queue.delete_job(obj.pk, actor=request.user)
+        except JobStateError as exc:  # it started meanwhile
+            messages.error(request, str(exc))
+
+    @admin.action(description="Delete selected jobs with their events", permissions=["delete"])
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        deleted = queue.delete_jobs(ids=ids, actor=request.user)
+        messages.success(request, f"Deleted {deleted} job(s) with their events.")
+        if deleted < len(ids):
+            messages.warning(
+                request,
+                f"Skipped {len(ids) - deleted} job(s): processing (cancel them first), or a "
+                "job held for its dependencies waits on them.",
+            )
 
 
 @admin.register(JobEvent)
@@ -235,7 +267,7 @@ class JobEventAdmin(GuardedAdmin):
 
     @admin.display(description="metadata")
     def metadata_json(self, event: JobEvent) -> str:
-        return pretty_json(event.metadata)
+        return pretty_json(redact(event.metadata))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,6 +5,7 @@ from typing import Any
 from core.api.params import MAX_ID, MAX_PAGE_SIZE, PAGE_SIZE
 from core.drivers.rows import TAG_MODES
 from core.insights.filters import SINCE
+from core.jobs.contents import MAX_JSON, MAX_PATH
 from core.models import JobStatus, RetryBackoff, TokenStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$"
@@ -186,6 +187,29 @@ SCHEMAS = {
             "finished": {"type": "boolean"},
         },
     },
+    "Health": {
+        "type": "object",
+        "required": ["ok", "checks"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "checks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "ok", "message", "numbers"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "message": {"type": "string"},
+                        "numbers": {
+                            "type": "object",
+                            "additionalProperties": {"type": ["number", "null"]},
+                        },
+                    },
+                },
+            },
+        },
+    },
     "Token": {
         "type": "object",
         "required": ["id", "job_id", "status", "output", "timeout_at", "tags", "created_at"],
@@ -222,7 +246,53 @@ _LIST_PARAMETERS = [
     _query("since", {"type": "string", "enum": list(SINCE)}, "Created within this range."),
     _query("created_after", _DATETIME, "Created at or after."),
     _query("created_before", _DATETIME, "Created before."),
-    _query("q", {"type": "string", "maxLength": 255}, "A job id (42 or #42) or idempotency key."),
+    _query(
+        "q",
+        {"type": "string", "maxLength": 1000},
+        "A job id (42 or #42) or idempotency key, or search terms: payload.customer.id=42, "
+        'payload:{"customer":42} (also output and errors), error:text, worker:id.',
+    ),
+    _query(
+        "payload",
+        {"type": "string", "maxLength": MAX_JSON, "contentMediaType": "application/json"},
+        'A JSON object the payload contains, e.g. {"customer":{"id":42}} (URL-encoded); '
+        "nested objects and arrays by containment, scalars by JSON type and value.",
+    ),
+    _query(
+        "output",
+        {"type": "string", "maxLength": MAX_JSON, "contentMediaType": "application/json"},
+        "A JSON object the output contains.",
+    ),
+    _query(
+        "errors",
+        {"type": "string", "maxLength": MAX_JSON, "contentMediaType": "application/json"},
+        'A JSON object one recorded error contains, e.g. {"type":"TimeoutError"}.',
+    ),
+    _query(
+        "error",
+        {"type": "string", "maxLength": MAX_PATH},
+        "Text in the latest error message (ASCII case ignored).",
+    ),
+    _query(
+        "worker",
+        {"type": "string", "maxLength": 200},
+        "Processing jobs held by this worker (its id, as on the Workers page).",
+    ),
+    {
+        **_query(
+            "paths",
+            {
+                "type": "object",
+                "propertyNames": {"pattern": r"^(payload|output|errors)\.[^.]+(\.[^.]+)*$"},
+                "additionalProperties": {"type": "string"},
+            },
+            "Key paths with values, one parameter each: payload.customer.id=42 matches a "
+            'payload holding {"customer": {"id": 42}}. The value is JSON when it reads as '
+            'JSON (42, true, "42"), text otherwise; errors.type=… matches one recorded error.',
+        ),
+        "style": "form",
+        "explode": True,
+    },
     _query(
         "limit",
         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": PAGE_SIZE},
@@ -362,6 +432,20 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "The health checks (database, migrations, workers per queue, oldest "
+                "due job, maintenance, stuck threads). No login: the body holds only check "
+                "names, counts and ages. Never cached.",
+                "security": [],
+                "responses": {
+                    "200": _json(_ref("Health"), "Every check passed."),
+                    "503": _json(_ref("Health"), "At least one check failed."),
+                    **_errors("405"),
+                },
+            }
+        },
         "/metrics": {
             "get": {
                 "operationId": "metrics",
@@ -387,8 +471,8 @@ def document(api_root: str) -> dict[str, Any]:
         "info": {
             "title": "queueadmin API",
             "version": "1",
-            "description": "Jobs, tokens, public job status and metrics. Send an API key as "
-            "'Authorization: Bearer <key>' (create one in the dashboard's API keys page), or "
+            "description": "Jobs, tokens, public job status, health and metrics. Send an API key "
+            "as 'Authorization: Bearer <key>' (create one in the dashboard's API keys page), or "
             "use a staff session (writes then need the CSRF token). Every error is JSON: "
             '{"error": {"status": …, "message": …}}.',
         },

@@ -18,7 +18,7 @@ MAX_ID = 2**63 - 1
 #: Jobs per page of GET /api/jobs: default and maximum.
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 
-LIST_PARAMS = (*JobFilterForm.base_fields, "limit", "cursor")
+LIST_PARAMS = (*JobFilterForm.base_fields, *JobFilterForm.EXTRA_PARAMS, "limit", "cursor")
 
 
 def job_id(pk: int) -> int:
@@ -36,11 +36,16 @@ def _positive_int(name: str, text: str, high: int) -> int:
 
 def list_query(request: HttpRequest) -> tuple[JobFilterForm, int, int | None]:
     """The filter form, page size and cursor of GET /api/jobs."""
-    unknown = sorted(set(request.GET) - set(LIST_PARAMS))
+    unknown = sorted(
+        name
+        for name in request.GET
+        if name not in LIST_PARAMS and not JobFilterForm.is_path_param(name)
+    )
     if unknown:
         raise ApiError(
             400,
-            f"unknown parameter {', '.join(unknown)}; parameters: {', '.join(LIST_PARAMS)}",
+            f"unknown parameter {', '.join(unknown)}; parameters: {', '.join(LIST_PARAMS)}, "
+            "and key paths such as payload.customer.id",
         )
     repeated = sorted(name for name in request.GET if len(request.GET.getlist(name)) > 1)
     if repeated:

@@ -3,7 +3,9 @@
 Everything is read from the database at scrape time, in a number of queries
 that does not depend on how many jobs there are: the dashboard's job counts
 (estimates on big PostgreSQL tables), one query for the last hour's timings,
-two for the workers and one per hundred queues for the oldest due jobs.
+two for the workers and one per hundred queues for the oldest due jobs; for the
+health series (``health_families``) one for worker deaths, three counts of scheduled
+jobs (capped as the job counts are) and one per hundred queues for their next jobs.
 """
 
 import math
@@ -12,12 +14,15 @@ from datetime import datetime
 from functools import reduce
 from operator import or_
 
+from django.db.models import Count as CountRows
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from core.insights.counts import Count, queue_status_counts
+from core.api.histograms import run_seconds_family
+from core.insights.counts import Count, Counter, queue_status_counts
+from core.insights.heads import due_heads
 from core.insights.metrics import SAMPLE, timings
-from core.models import Job, JobStatus, Worker
+from core.models import DeathReason, Job, JobStatus, Worker, WorkerDeath
 
 #: Queues looked up per query for their oldest due job.
 OLDEST_PER_QUERY = 100
@@ -87,7 +92,9 @@ def render(now: datetime | None = None) -> str:
     _, table = queue_status_counts([])
     times = timings(now)
     alive = list(
-        Worker.objects.alive(now).values("id", "running", "concurrency", "completed", "failed")
+        Worker.objects.alive(now).values(
+            "id", "running", "concurrency", "completed", "failed", "idle", "ping_ms", "stuck"
+        )
     )
     registered = Worker.objects.count()
     due = oldest_due([q for q, cells in table.items() if _has_pending(cells)], now)
@@ -168,6 +175,9 @@ def render(now: datetime | None = None) -> str:
             ],
         ),
     ]
+    parts.extend(health_families(now, alive, [q for q, c in table.items() if _has_pending(c)]))
+    # The run-time histogram per job type (issue 19, charts) is appended here.
+    parts.append(run_seconds_family())
     parts.append(
         family(
             "queueadmin_scrape_duration_seconds",
@@ -177,3 +187,84 @@ def render(now: datetime | None = None) -> str:
         )
     )
     return "".join(parts)
+
+
+def _scheduled(now: datetime) -> list[Sample]:
+    """Jobs not due yet: pending with run_at ahead, waiting with wait_until ahead; counted
+    like queueadmin_jobs (exact while cheap, else the planner's estimate)."""
+    counter = Counter()
+    pending = Job.objects.filter(status=JobStatus.PENDING, run_at__gt=now)
+    # Apart with and without a channel, each count reads its claim index (job_claim_idx,
+    # job_channel_idx) rather than the table; the range on the index's first column
+    # (names are never empty) makes SQLite choose it too.
+    ahead = sum(
+        counter.count(
+            pending.filter(**{"channel__isnull": column == "queue", f"{column}__gt": ""})
+        ).value
+        for column in ("queue", "channel")
+    )
+    waiting = Job.objects.filter(status=JobStatus.WAITING, wait_until__gt=now)
+    return [
+        ({"status": JobStatus.PENDING}, ahead),
+        ({"status": JobStatus.WAITING}, counter.count(waiting).value),
+    ]
+
+
+def health_families(now: datetime, alive: list[dict], pending: list[str]) -> list[str]:
+    """The series of issue 19's health checks: worker deaths, ping times, idle and
+    stuck threads, scheduled jobs, and the start lag of each queue in ``pending``
+    (those with pending jobs)."""
+    died = dict(WorkerDeath.objects.order_by().values_list("reason").annotate(n=CountRows("id")))
+    heads = due_heads(sorted(pending), now)
+
+    def lag(queue: str) -> float:
+        head = heads.get(queue)
+        return round(max((now - head[0]).total_seconds(), 0.0), 3) if head else 0.0
+
+    def per_worker(value) -> list[Sample]:
+        return [({"worker": row["id"]}, value(row)) for row in alive if value(row) is not None]
+
+    return [
+        family(
+            "queueadmin_workers_died_total",
+            "counter",
+            "Worker processes that ended unasked, by reason: stale (heartbeat stopped; "
+            "maintenance removed the row) or exited (a runworker --processes child exited; "
+            "its supervisor started another). Counted from the WorkerDeath rows.",
+            [({"reason": reason}, died.get(reason, 0)) for reason in DeathReason.values],
+        ),
+        family(
+            "queueadmin_worker_ping_seconds",
+            "gauge",
+            "Round trip of each live worker's last heartbeat to the database.",
+            per_worker(lambda row: None if row["ping_ms"] is None else row["ping_ms"] / 1000),
+        ),
+        family(
+            "queueadmin_worker_idle_threads",
+            "gauge",
+            "Handler threads of each live worker waiting for work at its last heartbeat.",
+            per_worker(lambda row: row["idle"]),
+        ),
+        family(
+            "queueadmin_worker_stuck_threads",
+            "gauge",
+            "Handler threads of each live worker silent for longer than STUCK_SECONDS while "
+            "their job has no timeout.",
+            per_worker(lambda row: len(row["stuck"] or [])),
+        ),
+        family(
+            "queueadmin_scheduled_jobs",
+            "gauge",
+            "Jobs waiting for their time: pending with run_at in the future, waiting with "
+            "wait_until in the future (exact while cheap, else the planner's estimate).",
+            _scheduled(now),
+        ),
+        family(
+            "queueadmin_start_lag_seconds",
+            "gauge",
+            "Seconds the job each queue will start next (claim order: priority, then run_at; "
+            "jobs without a channel) is past its run_at; 0 when the queue has no due job. "
+            "Queues without pending jobs are absent.",
+            [({"queue": queue}, lag(queue)) for queue in sorted(pending)],
+        ),
+    ]

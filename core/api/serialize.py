@@ -1,9 +1,10 @@
-"""What the API says about jobs and tokens."""
+"""What the API says about jobs and tokens (payload and output with REDACT applied)."""
 
 from typing import Any
 
 from django.http import HttpRequest
 
+from core.jobs.redaction import redact
 from core.models import Job, JobStatus, WaitToken
 
 #: Job columns returned as they are.
@@ -36,6 +37,8 @@ JOB_FIELDS = (
 def job_json(job: Job, request: HttpRequest, *, detail: bool = False) -> dict[str, Any]:
     """A job as the API shows it; ``detail`` adds every attempt's error with its traceback."""
     data = {name: getattr(job, name) for name in JOB_FIELDS}
+    data["payload"] = redact(job.payload)
+    data["output"] = redact(job.output)
     data["status_url"] = request.build_absolute_uri(job.status_url)
     last = job.errors[-1] if job.errors else None
     data["last_error"] = None if last is None else {k: last.get(k) for k in ("type", "message")}
@@ -59,7 +62,7 @@ def status_json(job: Job) -> dict[str, Any]:
     return {
         "status": job.status,
         "progress": job.progress,
-        "output": job.output,
+        "output": redact(job.output),
         "error": public_error(job),
         "updated_at": job.updated_at,
         "finished": job.is_finished,

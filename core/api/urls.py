@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from core.api.views import jobs, meta, status, tokens
+from core.api.views import health, jobs, meta, status, tokens
 
 app_name = "queueadmin_api"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("tokens/<str:token_id>/complete", tokens.complete, name="token-complete"),
     path("status/<str:ref>", status.status, name="status"),
     path("metrics", meta.metrics, name="metrics"),
+    path("health", health.health, name="health"),
     path("openapi.json", meta.openapi_json, name="openapi"),
     re_path(r"^(?P<rest>[\s\S]*)$", meta.not_found),
 ]

@@ -73,6 +73,14 @@ STATUS = {kind: "pending" if kind in ("due", "scheduled", "retrying") else kind 
 TAGS = ("tenant:acme", "tenant:globex", "tenant:initech", "api", "cron", "backfill", "vip", "beta")
 TAG_POOL = ["[]"] * 55 + [json.dumps([TAGS[i % 8]]) for i in range(35)]
 TAG_POOL += [json.dumps([TAGS[i % 3], TAGS[3 + i % 5]]) for i in range(10)]
+#: Ten rare tags, ``tenant:1`` to ``tenant:10``, each on 0.1% of the jobs (rare-tag searches).
+RARE_TAGS = tuple(f"tenant:{n}" for n in range(1, 11))
+TAG_POOL = TAG_POOL * 10
+for n, rare in enumerate(RARE_TAGS):
+    TAG_POOL[n * 97] = json.dumps([*json.loads(TAG_POOL[n * 97]), rare])
+#: Every payload carries ``"customer": n``, n log-uniform in 1..CUSTOMERS-1: customer 1 is on
+#: 7.5% of the jobs, customer 1000 on 0.001% (payload searches, common and rare).
+CUSTOMERS = 10_000
 PRIORITY_POOL = [0] * 85 + [-10] * 3 + [-5] * 2 + [5] * 3 + [10] * 4 + [20] * 2 + [50]
 WORKERS = tuple(f"seed-host-{h}:{1200 + 37 * h}" for h in range(1, 7))
 #: Share of the jobs created in the last hour (so recent charts and percentiles have data).
@@ -260,9 +268,10 @@ class _Generator:
             status = STATUS[kind]
             statuses[status] += 1
             yield (
-                job_id, jt.name, jt.queue, None, jt.payload.format(a, b), status,
+                job_id, jt.name, jt.queue, None,
+                f'{{"customer": {int(CUSTOMERS ** rnd())}, {jt.payload.format(a, b)[1:]}', status,
                 PRIORITY_POOL[int(rnd() * 100)], run_at, attempts, MAX_ATTEMPTS, RETRY_DELAY,
-                RETRY_BACKOFF, RETRY_DELAY_MAX, jt.timeout, False, TAG_POOL[int(rnd() * 100)],
+                RETRY_BACKOFF, RETRY_DELAY_MAX, jt.timeout, False, TAG_POOL[int(rnd() * 1000)],
                 f"seed-{job_id}" if rnd() < 0.1 else None, progress, output, errors, "{}",
                 wait_until, None, "[]", None, locked_by, locked_until, created, updated, started,
                 completed, failed, cancelled,

@@ -8,7 +8,7 @@ from django.db import connections
 from django.db.models import Q
 
 from core.drivers import claim as claiming
-from core.drivers.rows import TAG_MODES, ClaimedJob, Outcome
+from core.drivers.rows import TAG_MODES, ClaimedJob, HeartbeatReply, Outcome
 
 T = TypeVar("T")
 
@@ -60,6 +60,28 @@ class Driver:
 
     def _tags_none(self, tags: list[str]) -> Q:
         return ~self._tags_any(tags)
+
+    #: JSON columns of the job table that ``contains_filter`` searches.
+    searchable_columns = ("payload", "output", "errors", "tags")
+
+    def contains_filter(self, column: str, value: dict | list) -> Q:
+        """Return a filter on the JSON ``column`` for jobs whose value contains ``value``
+        (an object or an array) the way PostgreSQL's ``@>`` means it: objects hold the
+        keys with contained values, arrays hold an element containing each element,
+        scalars are equal in JSON type and value (42 = 42.0, 42 ≠ "42", true ≠ 1)."""
+        if column not in self.searchable_columns:
+            raise ValueError(f"column must be one of {', '.join(self.searchable_columns)}")
+        if not isinstance(value, dict | list):
+            raise ValueError(f"containment needs an object or an array, not {value!r}")
+        return self._contains(column, value)
+
+    def _contains(self, column: str, value: dict | list) -> Q:
+        raise NotImplementedError
+
+    def last_error_filter(self, text: str) -> Q:
+        """Return a filter for jobs whose latest error message holds ``text``, ignoring
+        the case of ASCII letters (PostgreSQL folds other letters too)."""
+        raise NotImplementedError
 
     # -- enqueue ------------------------------------------------------------------
 
@@ -120,7 +142,11 @@ class Driver:
         processed: int = 0,
         completed: int = 0,
         failed: int = 0,
-    ) -> list[int]:
+        state: str = "running",
+        idle: int = 0,
+        ping_ms: float | None = None,
+        stuck: list[dict] = (),
+    ) -> HeartbeatReply:
         """Renew the leases of the jobs the worker tracks and its Worker row, in one go.
 
         ``job_ids`` are the jobs the worker still tracks (claimed and not finished, or
@@ -130,9 +156,12 @@ class Driver:
         recorded as seen running, which decides whether reclaim charges an attempt if
         the worker dies. ``processed``, ``completed`` and ``failed`` are written to the
         Worker row (the counters since it started; failed: for good), with ``running``
-        the number of running handlers.
+        the number of running handlers; so are its ``state``, ``idle`` threads, the
+        previous heartbeat's ``ping_ms`` and its ``stuck`` threads (see
+        core.worker.pings).
 
-        Returns those of ``job_ids`` that an operator cancelled meanwhile.
+        Returns those of ``job_ids`` that an operator cancelled meanwhile, and the
+        row's ``order`` and ``ordered_by``, read by the same statement.
         """
         raise NotImplementedError
 

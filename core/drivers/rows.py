@@ -54,6 +54,18 @@ class Outcome:
     seconds: float = 0.0
 
 
+@dataclass(slots=True)
+class HeartbeatReply:
+    """What a heartbeat reads back: cancelled jobs and the operator's order."""
+
+    #: Of the tracked jobs, those an operator cancelled meanwhile.
+    cancelled: list[int] = field(default_factory=list)
+    #: The worker row's order ("" none, "quiet", "stop"); None when the row is gone.
+    order: str | None = None
+    #: Who gave the order.
+    ordered_by: str = ""
+
+
 #: Columns ``enqueue`` writes, in the order the insert statements read them.
 INSERT_FIELDS = (
     "job_type",

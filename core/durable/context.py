@@ -61,6 +61,9 @@ class JobContext:
         self._waits = 0
         self._tokens = 0
         self._on_timeout: Callable[[], float | None] | None = None
+        #: time.monotonic() of the handler's last call into ctx (0: none yet); the
+        #: worker's thread pings read it to tell a stuck thread (core.worker.pings).
+        self.reported_at = 0.0
 
     @classmethod
     def for_job(cls, job, worker_id: str, abort_event=None) -> "JobContext":
@@ -76,8 +79,14 @@ class JobContext:
             abort_event=abort_event,
         )
 
+    def heartbeat(self) -> None:
+        """Tell the worker this handler is alive (no database write): a job without a
+        timeout that reports nothing for STUCK_SECONDS is flagged stuck."""
+        self.reported_at = time.monotonic()
+
     def should_abort(self) -> bool:
         """True once the job's deadline passed or an operator cancelled it."""
+        self.reported_at = time.monotonic()
         if self.abort_event.is_set():
             return True
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -89,6 +98,7 @@ class JobContext:
 
     def set_progress(self, percent: float) -> None:
         """Record progress 0-100; writes are throttled (100 is always written)."""
+        self.reported_at = time.monotonic()
         if isinstance(percent, bool) or not isinstance(percent, int | float):
             raise InvalidJobError(f"progress: must be a number from 0 to 100, got {percent!r}")
         if not 0 <= percent <= 100:
@@ -103,6 +113,7 @@ class JobContext:
 
     def set_output(self, data: Any) -> None:
         """Set the job's output (JSON); it wins over the handler's return value."""
+        self.reported_at = time.monotonic()
         self._output = check.json("output", data)
 
     def output_or(self, returned: Any) -> Any:
@@ -137,6 +148,7 @@ class JobContext:
         when the handler runs again (after a wait, a retry or a crash) the
         stored result is returned without calling ``fn``.
         """
+        self.reported_at = time.monotonic()
         if not isinstance(step_name, str) or not step_name or step_name.startswith("__"):
             raise StepError(
                 f"step name must be a non-empty string not starting with '__', got {step_name!r}"
@@ -221,6 +233,7 @@ class JobContext:
     def prolong(self, seconds: float | None = None) -> None:
         """Reset the deadline to ``seconds`` from now (default: the job's timeout)
         and renew the lease; recorded as a ``prolonged`` event."""
+        self.reported_at = time.monotonic()
         seconds = self.timeout if seconds is None else seconds
         if seconds is None:
             return

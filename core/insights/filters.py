@@ -1,14 +1,19 @@
 """The job search shared by the dashboard's job list and ``GET /api/jobs``: query
 parameters in, ``core.jobs.filters.filter_jobs`` keywords out."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
 from core.drivers.rows import TAG_MODES
+from core.exceptions import InvalidJobError
+from core.insights import search as terms
+from core.jobs import contents, redaction
 from core.models import JobStatus
 from core.validation import EARLIEST, LATEST
 
@@ -51,7 +56,60 @@ class JobFilterForm(forms.Form):
     created_before = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="To"
     )
-    q = forms.CharField(required=False, max_length=255, label="Id or idempotency key")
+    q = forms.CharField(
+        required=False, max_length=1000, label="Search", help_text=terms.__doc__.strip()
+    )
+    payload = forms.CharField(
+        required=False,
+        max_length=contents.MAX_JSON,
+        label="Payload",
+        help_text='a JSON object the payload contains, e.g. {"customer": 42}',
+    )
+    output = forms.CharField(
+        required=False, max_length=contents.MAX_JSON, help_text="a JSON object the output contains"
+    )
+    error = forms.CharField(
+        required=False, max_length=contents.MAX_PATH, help_text="text in the latest error"
+    )
+    worker = forms.CharField(
+        required=False, max_length=200, help_text="the processing jobs of this worker"
+    )
+
+    #: Query parameters read beside the fields: ``errors`` (a JSON object one recorded
+    #: error contains; no field, since ``form.errors`` must stay the form's errors).
+    EXTRA_PARAMS = ("errors",)
+    #: Query parameters searching key paths: ``payload.customer.id=42`` and the like.
+    PATH_PREFIXES = tuple(f"{column}." for column in contents.COLUMNS)
+
+    @classmethod
+    def is_path_param(cls, name: str) -> bool:
+        """Whether ``name`` is a key-path parameter (``payload.customer.id``)."""
+        return name.startswith(cls.PATH_PREFIXES)
+
+    def path_params(self) -> list[tuple[str, str]]:
+        """The key-path parameters given, in order: (name, text)."""
+        return [(n, self.data.get(n, "")) for n in self.data if self.is_path_param(n)]
+
+    def inside(self) -> dict[str, Any]:
+        """The filters inside jobs (payload, output, errors, error, worker), checked
+        (call after is_valid())."""
+        return getattr(self, "_inside", {})
+
+    def chips(self) -> list[dict[str, str]]:
+        """Active filters with no visible field, each with the query that drops it."""
+        hidden = [(n, self.data.get(n, "")) for n in ("output", "errors", "error", "worker")]
+        chips = []
+        for name, text in [*hidden, *self.path_params()]:
+            if not text:
+                continue
+            rest = [
+                (k, v)
+                for k in self.data
+                if k not in (name, "before", "after")
+                for v in self.data.getlist(k)
+            ]
+            chips.append({"name": name, "value": text, "remove": urlencode(rest)})
+        return chips
 
     def _utc(self, name: str) -> datetime | None:
         # Offsets the database cannot store (PostgreSQL allows at most ±15:59)
@@ -78,7 +136,86 @@ class JobFilterForm(forms.Form):
         after, before = data.get("created_after"), data.get("created_before")
         if after and before and after >= before:
             raise forms.ValidationError("“From” must be earlier than “To”.")
+        self._inside = self._clean_inside(data)
         return data
+
+    def _clean_inside(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The fields, key-path parameters and search terms that look inside jobs, as
+        checked ``filter_jobs`` keywords; each error goes on the field it came from
+        (key-path parameters have none: theirs name the parameter)."""
+        found: dict[str, Any] = {}
+        for column in contents.COLUMNS:
+            field = column if column in self.fields else None
+            text = (data.get(column) if field else self.data.get(column)) or ""
+            if not text.strip():
+                continue
+            prefix = "" if field else f"{column}: "
+            if len(text) > contents.MAX_JSON:
+                self.add_error(field, f"{prefix}Longer than {contents.MAX_JSON} characters.")
+                continue
+            try:
+                value = json.loads(text)
+            except (ValueError, RecursionError):
+                self.add_error(field, prefix + 'Not JSON: write an object such as {"a": 42}.')
+                continue
+            if self._checked(field, contents.containment, column, value):
+                found[column] = [value]
+        for name, text in self.path_params():
+            column, _, path = name.partition(".")
+            value = contents.search_value(text)
+            if self._checked(None, contents.paths_object, name, {path: value}):
+                found.setdefault(f"{column}_has", {})[path] = value
+        for name in ("error", "worker"):
+            text = (data.get(name) or "").strip()
+            if text and (name != "error" or self._checked(name, contents.error_text, text)):
+                found[name] = text
+        if terms.is_structured(data.get("q") or ""):
+            self._checked("q", self._merge_search, found, data["q"])
+        for column in contents.COLUMNS:
+            has = f"{column}_has"
+            if has in found and not self._checked(None, contents.paths_object, has, found[has]):
+                del found[has]
+        for column in ("payload", "output"):
+            key = redaction.searched_redacted(column, found)
+            if key:
+                self.add_error(
+                    None, f"{column}: {key!r} is redacted (REDACT) and cannot be searched"
+                )
+                found.pop(column, None)
+                found.pop(f"{column}_has", None)
+        return found
+
+    def _checked(self, field: str | None, check, *args) -> bool:
+        """Run ``check(*args)``; an InvalidJobError becomes an error on ``field``."""
+        try:
+            check(*args)
+        except InvalidJobError as exc:
+            self.add_error(field, str(exc))
+            return False
+        return True
+
+    @staticmethod
+    def _merge_search(found: dict[str, Any], text: str) -> None:
+        """Add the search box's terms to ``found``, checking them on the way."""
+        for name, value in terms.parse(text).items():
+            if name in contents.COLUMNS:
+                for one in value:
+                    found.setdefault(name, []).extend(contents.containment(name, one))
+            elif name.endswith("_has"):
+                given = found.get(name, {})
+                for path in sorted(set(given) & set(value)):
+                    if given[path] != value[path] or type(given[path]) is not type(value[path]):
+                        column = name.removesuffix("_has")
+                        raise InvalidJobError(f"{column}.{path}: given twice, with two values")
+                merged = {**given, **value}
+                contents.paths_object(name, merged)
+                found[name] = merged
+            else:
+                if name == "error":
+                    contents.error_text(value)
+                if found.get(name, value) != value:
+                    raise InvalidJobError(f"{name}: given both in the search and as a filter")
+                found[name] = value
 
     def filters(self) -> dict[str, Any]:
         """Keyword filters for ``core.jobs.filters.filter_jobs`` (call after is_valid())."""
@@ -98,12 +235,14 @@ class JobFilterForm(forms.Form):
             )
         if data.get("created_before"):
             filters["created_before"] = data["created_before"]
+        filters.update(self.inside())
         return filters
 
     def search(self) -> Q | None:
-        """The search box as a filter: an id or an idempotency key."""
+        """The search box as a filter when it holds an id or an idempotency key (its
+        search terms are in ``filters()``)."""
         text = (self.cleaned_data.get("q") or "").strip().removeprefix("#")
-        if not text:
+        if not text or terms.is_structured(text):
             return None
         if text.isascii() and text.isdigit() and int(text) < 2**63:
             return Q(id=int(text)) | Q(idempotency_key=text)

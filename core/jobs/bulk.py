@@ -1,10 +1,11 @@
 """Changes to every job matching a filter, a chunk per transaction.
 
-``cancel_jobs``, ``edit_jobs`` and ``retry_jobs`` are part of ``core.queue``;
-``change_chunk`` lets a caller (the dashboard) drive the chunks itself so no
-single request runs long.
+``cancel_jobs``, ``edit_jobs``, ``retry_jobs`` and ``delete_jobs`` are part of
+``core.queue``; ``change_chunk`` lets a caller (the dashboard) drive the chunks
+itself so no single request runs long.
 """
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,8 @@ from core.models.jobs import (
     event_metadata,
 )
 
+logger = logging.getLogger("queueadmin.queue")
+
 
 @dataclass(frozen=True)
 class BulkAction:
@@ -44,6 +47,9 @@ class BulkAction:
     done: str
     #: Imperative for confirmations ("cancel 3 jobs").
     verb: str
+    #: True for the delete action: jobs and their events go (``event`` and ``values``
+    #: are unused; the deletion is recorded in the log).
+    deletes: bool = False
 
 
 def _retry_values(now: datetime) -> dict[str, Any]:
@@ -60,6 +66,13 @@ def _retry_values(now: datetime) -> dict[str, Any]:
         "failed_at": None,
         "cancelled_at": None,
     }
+
+
+#: Statuses a job may be deleted in: a processing job must be cancelled first, so its
+#: worker sees the abort (as ``delete_job``).
+DELETABLE_STATUSES: tuple[str, ...] = tuple(
+    s for s in JobStatus.values if s != JobStatus.PROCESSING
+)
 
 
 #: The actions ``change_chunk`` knows, by name.
@@ -84,6 +97,14 @@ ACTIONS: dict[str, BulkAction] = {
         EventType.EDITED,
         "made due now",
         "run now",
+    ),
+    "delete": BulkAction(
+        DELETABLE_STATUSES,
+        lambda now: {},
+        "",
+        "deleted",
+        "delete",
+        deletes=True,
     ),
 }
 
@@ -124,6 +145,8 @@ def change_chunk(
     no job was left)."""
     spec = _action(action) if isinstance(action, str) else action
     _require_filters(filters, "a bulk change")
+    if spec.deletes:
+        return _delete_chunk(filters, after_id, up_to_id, actor, metadata)
     qs = filter_jobs(**filters).filter(status__in=spec.allowed, id__gt=after_id)
     if up_to_id is not None:
         qs = qs.filter(id__lte=up_to_id)
@@ -184,3 +207,87 @@ def edit_jobs(filters: Mapping[str, Any], *, actor: Any = None, **changes: Any) 
         actor, changes={name: {"to": value} for name, value in values.items()}, bulk=True
     )
     return _change_all(spec, filters, meta)
+
+
+def held_dependencies() -> set[int]:
+    """Ids of the jobs that jobs held for their dependencies still wait on (kept by
+    deletes: ``dependencies.settle`` counts a missing dependency as unfinished)."""
+    kept: set[int] = set()
+    for depends_on in (
+        Job.objects.filter(dependencies.HELD).values_list("depends_on", flat=True).iterator()
+    ):
+        kept.update(depends_on)
+    return kept
+
+
+def _delete_chunk(
+    filters: Mapping[str, Any],
+    after_id: int,
+    up_to_id: int | None,
+    actor: Any,
+    metadata: dict[str, Any] | None,
+) -> tuple[int, int | None]:
+    """Delete the next chunk of matching jobs that are not processing, with their events
+    and tokens; return (jobs deleted, the chunk's last id, or None when none was left)."""
+    # The allowed statuses as a list, as the other actions: with a status filter the
+    # planner then walks the (status, id) index instead of the primary key.
+    qs = filter_jobs(**filters).filter(status__in=DELETABLE_STATUSES, id__gt=after_id)
+    if up_to_id is not None:
+        qs = qs.filter(id__lte=up_to_id)
+    kept = held_dependencies()
+    with transaction.atomic():
+        # Locked (a worker's claim skips locked rows), and the delete below checks the
+        # status again: a job claimed meanwhile is left to its worker.
+        ids = list(
+            qs.order_by("id")
+            .select_for_update()
+            .values_list("id", flat=True)[: conf.get("BULK_CHUNK_SIZE")]
+        )
+        if not ids:
+            return 0, None
+        doomed = [job_id for job_id in ids if job_id not in kept]
+        deleted = events = 0
+        if doomed:
+            # Ids only: the ORM deletes the events and tokens with one statement each
+            # (nothing points at those tables) and applies the cron schedules' SET_NULL.
+            _, by_model = (
+                Job.objects.filter(id__in=doomed)
+                .exclude(status=JobStatus.PROCESSING)
+                .only("id")
+                .delete()
+            )
+            deleted = by_model.get(Job._meta.label, 0)
+            events = by_model.get(JobEvent._meta.label, 0)
+    who = actor if actor is not None else (metadata or {}).get("actor")
+    # One line per chunk (not per job): a delete of millions stays readable.
+    logger.info(
+        "Jobs deleted count=%s events=%s ids=%s..%s skipped=%s by=%s filters=%s",
+        deleted,
+        events,
+        ids[0],
+        ids[-1],
+        len(ids) - deleted,
+        who,
+        _describe(filters),
+    )
+    return deleted, ids[-1]
+
+
+def _describe(filters: Mapping[str, Any]) -> str:
+    """Filters for a log line: the set ones, ``ids`` shortened."""
+    parts = []
+    for name, value in filters.items():
+        if value is None or value == []:
+            continue
+        if name == "ids" and len(value) > 5:
+            value = f"[{len(value)} ids]"
+        parts.append(f"{name}={value}")
+    return ",".join(parts)
+
+
+def delete_jobs(*, actor: Any = None, **filters: Any) -> int:
+    """Delete every job matching ``filters`` that is not processing, with its events and
+    tokens; return the count. Jobs that a job held for its dependencies waits on are kept."""
+    _require_filters(filters, "delete_jobs")
+    metadata = event_metadata(actor, bulk=True)
+    return _change_all(ACTIONS["delete"], filters, metadata)

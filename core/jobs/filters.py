@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from core.drivers import get_driver
 from core.drivers.rows import TAG_MODES
 from core.exceptions import InvalidJobError
+from core.jobs import contents
 from core.jobs.spec import check, datetime_value, tags_value
 from core.models import Job, JobStatus
 from core.validation import MAX_BIGINT
@@ -27,6 +28,14 @@ FILTERS = frozenset(
         "run_at_before",
         "created_after",
         "created_before",
+        "payload",
+        "payload_has",
+        "output",
+        "output_has",
+        "errors",
+        "errors_has",
+        "error",
+        "worker",
     }
 )
 
@@ -56,7 +65,10 @@ def filter_jobs(queryset: QuerySet[Job] | None = None, **filters: Any) -> QueryS
 
     ``status``, ``job_type``, ``queue`` take one value or a list; ``tags`` with
     ``tag_mode`` exact/all/any/none (default all); ``*_after`` bounds are
-    inclusive, ``*_before`` bounds exclusive.
+    inclusive, ``*_before`` bounds exclusive. Inside jobs (see ``core.jobs.contents``):
+    ``payload``/``output`` a JSON object they contain, ``errors`` one a recorded error
+    contains, ``*_has`` key paths with values (``{"customer.id": 42}``), ``error`` text
+    in the latest error message; ``worker`` the processing jobs a worker holds.
     """
     unknown = sorted(set(filters) - FILTERS)
     if unknown:
@@ -86,6 +98,14 @@ def filter_jobs(queryset: QuerySet[Job] | None = None, **filters: Any) -> QueryS
     if "tags" in filters:
         tags = tags_value(filters["tags"])
         qs = qs.filter(get_driver(qs.db).tags_filter(tags, tag_mode))
+    qs = _inside(qs, filters)
+    if "worker" in filters:
+        workers = _strings("worker", filters["worker"])
+        # As a subquery of ids: the few jobs a worker holds come first (through the
+        # processing jobs' index), whatever else narrows the list, such as a status
+        # tab that no held job can be in.
+        held = Job.objects.filter(status=JobStatus.PROCESSING, locked_by__in=workers)
+        qs = qs.filter(status=JobStatus.PROCESSING, id__in=held.values("id"))
     bounds = {
         "run_at_after": "run_at__gte",
         "run_at_before": "run_at__lt",
@@ -95,4 +115,21 @@ def filter_jobs(queryset: QuerySet[Job] | None = None, **filters: Any) -> QueryS
     for name, lookup in bounds.items():
         if name in filters:
             qs = qs.filter(**{lookup: datetime_value(name, filters[name])})
+    return qs
+
+
+def _inside(qs: QuerySet[Job], filters: dict[str, Any]) -> QuerySet[Job]:
+    """Narrow by what jobs hold: payload, output and errors."""
+    driver = get_driver(qs.db)
+    for column in contents.COLUMNS:
+        objects = []
+        if column in filters:
+            objects += contents.containment(column, filters[column])
+        if f"{column}_has" in filters:
+            objects.append(contents.paths_object(f"{column}_has", filters[f"{column}_has"]))
+        for value in objects:
+            # errors is a list of attempts: some attempt's error holds the object.
+            qs = qs.filter(driver.contains_filter(column, [value] if column == "errors" else value))
+    if "error" in filters:
+        qs = qs.filter(driver.last_error_filter(contents.error_text(filters["error"])))
     return qs

@@ -2,7 +2,7 @@
 
 Workers call ``run_due`` on every heartbeat; ``manage.py queue_maintenance``
 calls ``run_all``. One module per task (reclaim, wake, expire_tokens,
-prune_jobs, prune_workers); ``locks`` makes sure only one worker runs a task
+prune_jobs, prune_workers, rollup); ``locks`` makes sure only one worker runs a task
 at a time, through its MaintenanceTask row. May import ``scheduling``, ``streams``,
 ``jobs``, ``durable``, the drivers and below; not the worker that runs it.
 """

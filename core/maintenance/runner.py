@@ -18,6 +18,7 @@ from core.maintenance import (
     prune_streams,
     prune_workers,
     reclaim,
+    rollup,
     wake,
 )
 from core.maintenance.base import Result, Task, TaskRun
@@ -35,6 +36,7 @@ TASKS: dict[str, Task] = {
         prune_workers.TASK,
         prune_streams.TASK,
         cron.TASK,
+        rollup.TASK,
     )
 }
 

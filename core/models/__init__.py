@@ -6,9 +6,10 @@ from core.models.jobs import EventType, Job, JobEvent, JobStatus, RetryBackoff
 from core.models.maintenance import MaintenanceTask
 from core.models.policies import ChannelPolicy, Queue
 from core.models.schedules import CronSchedule, CronStatus
+from core.models.stats import JobStat, JobStatHour
 from core.models.streams import ConsumerOffset, Message, Partition, Subscription, Topic
 from core.models.waits import TokenStatus, WaitToken
-from core.models.workers import Worker
+from core.models.workers import DeathReason, Worker, WorkerDeath, WorkerOrder, WorkerState
 
 __all__ = [
     "ApiKey",
@@ -16,9 +17,12 @@ __all__ = [
     "ConsumerOffset",
     "CronSchedule",
     "CronStatus",
+    "DeathReason",
     "EventType",
     "Job",
     "JobEvent",
+    "JobStat",
+    "JobStatHour",
     "JobStatus",
     "MaintenanceTask",
     "Message",
@@ -30,4 +34,7 @@ __all__ = [
     "Topic",
     "WaitToken",
     "Worker",
+    "WorkerDeath",
+    "WorkerOrder",
+    "WorkerState",
 ]

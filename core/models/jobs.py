@@ -152,6 +152,12 @@ class Job(models.Model):
             models.Index(
                 fields=["failed_at"], name="job_failed_idx", condition=Q(failed_at__isnull=False)
             ),
+            # Pruning walks each finished status by its time (as the two above).
+            models.Index(
+                fields=["cancelled_at"],
+                name="job_cancelled_idx",
+                condition=Q(cancelled_at__isnull=False),
+            ),
             # Sleeping jobs, by the time they wake.
             models.Index(fields=["wait_until"], name="job_wait_idx", condition=Q(status="waiting")),
             # Jobs held for their dependencies (core.demo.handlers.dependencies.HELD).

@@ -14,6 +14,21 @@ def stale_after() -> float:
     return 3 * conf.get("LEASE_SECONDS") if seconds is None else seconds
 
 
+class WorkerState(models.TextChoices):
+    """What a worker reports it is doing."""
+
+    RUNNING = "running", "running"
+    QUIET = "quiet", "quiet"
+    STOPPING = "stopping", "stopping"
+
+
+class WorkerOrder(models.TextChoices):
+    """An operator's order to a worker, carried by its row."""
+
+    QUIET = "quiet", "quiet"
+    STOP = "stop", "stop"
+
+
 class WorkerQuerySet(models.QuerySet):
     """Worker lookups by liveness."""
 
@@ -43,6 +58,23 @@ class Worker(models.Model):
     failed = models.PositiveBigIntegerField(default=0)
     started_at = models.DateTimeField()
     heartbeat_at = models.DateTimeField()
+    #: What the worker reports it is doing: running, quiet (claims nothing new,
+    #: finishes what runs) or stopping.
+    state = models.CharField(
+        max_length=10, choices=WorkerState.choices, default=WorkerState.RUNNING
+    )
+    #: An operator's order, read at the worker's next heartbeat: "" (none), quiet or stop.
+    order = models.CharField(max_length=10, choices=WorkerOrder.choices, blank=True, default="")
+    #: Who gave the order, and when.
+    ordered_by = models.CharField(max_length=150, blank=True, default="")
+    ordered_at = models.DateTimeField(null=True, blank=True)
+    #: Handler threads waiting for work at the last heartbeat.
+    idle = models.PositiveIntegerField(default=0)
+    #: How long the last heartbeat's round trip to the database took, in milliseconds.
+    ping_ms = models.FloatField(null=True, blank=True)
+    #: Handler threads that have not reported for too long while their job has no
+    #: timeout: [{"thread": name, "job": id, "silent_seconds": s}, ...].
+    stuck = models.JSONField(default=list, blank=True)
 
     objects = WorkerQuerySet.as_manager()
 
@@ -62,3 +94,33 @@ class Worker(models.Model):
         """True when this worker claims jobs of ``queue`` and ``job_type``."""
         queue_ok = not self.queues or "*" in self.queues or queue in self.queues
         return queue_ok and (not self.job_types or job_type in self.job_types)
+
+
+class DeathReason(models.TextChoices):
+    """How a worker's end was noticed."""
+
+    #: Its heartbeat stopped; maintenance removed its row.
+    STALE = "stale", "stale heartbeat"
+    #: A child of ``runworker --processes`` exited without being asked to; the
+    #: supervisor started another.
+    EXITED = "exited", "exited unasked"
+
+
+class WorkerDeath(models.Model):
+    """A worker that ended without being asked to: the history behind the
+    "workers died" figures."""
+
+    worker = models.CharField(max_length=200)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    reason = models.CharField(max_length=10, choices=DeathReason.choices)
+    #: What else is known: exit code or signal, last heartbeat, jobs it held.
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["at"], name="workerdeath_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.worker} ({self.reason})"

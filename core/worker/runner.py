@@ -9,82 +9,28 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 
 from django.db import connections
-from django.utils import timezone
 
-from core import conf, faults, maintenance, signals
+from core import conf, faults, signals
 from core.drivers import Driver, get_driver
-from core.drivers.rows import ClaimedJob, Outcome
+from core.drivers.rows import Outcome
 from core.durable.context import JobContext
 from core.durable.registry import autodiscover
-from core.models import Job
-from core.models import Worker as WorkerRow
+from core.models import Job, WorkerState
 from core.streams.pusher import Pusher
-from core.worker import executor, isolated, signalling
-from core.worker.completer import Completer, refused_cancelled, send_finished, send_started
+from core.worker import executor, isolated, registration, signalling
+from core.worker.completer import Completer, send_started
+from core.worker.giveback import give_back
+from core.worker.heartbeat import Heartbeat
+from core.worker.options import WorkerOptions
+from core.worker.pings import ThreadPing
+from core.worker.runs import Run
 from core.worker.sizing import ClaimSizer
 from core.worker.starter import Starter
+from core.worker.upkeep import Upkeep
 
 logger = logging.getLogger("queueadmin.worker")
-
-
-@dataclass
-class WorkerOptions:
-    """How a worker runs; see ``manage.py runworker --help``."""
-
-    #: Queues to serve; None serves every queue.
-    queues: list[str] | None = field(default_factory=lambda: ["default"])
-    #: Only these job types; None for all.
-    job_types: list[str] | None = None
-    #: Threads running jobs.
-    concurrency: int = 4
-    #: Most jobs claimed by one statement (None: sizing.DEFAULT_CAP). Below it the
-    #: worker sizes each claim from its job and claim times (core.worker.sizing);
-    #: jobs beyond the idle threads wait in a local buffer, their leases renewed.
-    batch_size: int | None = None
-    #: Seconds between polls when idle (None: the driver's default).
-    poll_interval: float | None = None
-    #: Exit when no due job is left.
-    burst: bool = False
-    #: Exit after claiming this many jobs.
-    max_jobs: int | None = None
-    worker_id: str | None = None
-    #: Seconds running jobs get to finish after the first SIGTERM/SIGINT.
-    grace: float = 30.0
-    #: Lease seconds (None: the LEASE_SECONDS setting).
-    lease: float | None = None
-    #: Log one line per job at INFO.
-    log_jobs: bool = True
-    #: Deliver stream push subscriptions on a thread of this worker.
-    push: bool = True
-
-
-class Run:
-    """One claimed job inside this worker, from claim to outcome."""
-
-    __slots__ = ("ctx", "done", "job", "started", "written_off")
-
-    #: Guards ``done`` (one lock for all: closing is rare and short, and a lock per
-    #: run would cost more than the rest of its bookkeeping).
-    _closing = threading.Lock()
-
-    def __init__(self, job: ClaimedJob) -> None:
-        self.job = job
-        self.ctx: JobContext | None = None
-        self.started: float | None = None
-        self.done = False
-        #: Timed out while its handler still runs: its thread is replaced.
-        self.written_off = False
-
-    def close(self) -> bool:
-        """Claim the right to record this run's outcome; False if someone already did."""
-        with self._closing:
-            if self.done:
-                return False
-            self.done = True
-            return True
 
 
 class Worker:
@@ -104,6 +50,8 @@ class Worker:
         )
         self.sizer = ClaimSizer(options.concurrency, options.batch_size)
         self.stopping = False
+        #: An operator's "quiet" order: claim nothing new, finish what is held.
+        self.quiet = False
         self.wake = threading.Event()
         #: Every claimed job whose outcome is not recorded yet; ``running``: those
         #: whose handler has started.
@@ -115,7 +63,13 @@ class Worker:
         self._held_lock = threading.Lock()
         self._items: queue_module.SimpleQueue[Run | None] = queue_module.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._heartbeat_stop = threading.Event()
+        self._listen_stop = threading.Event()
+        #: One per live handler thread: what it runs (core.worker.pings).
+        self.pings: list[ThreadPing] = []
+        self.heartbeat = Heartbeat(
+            self, liveness_file=options.liveness_file or conf.get("LIVENESS_FILE")
+        )
+        self.upkeep = Upkeep(self)
         self.claimed_total = 0
         #: Waits between claims while the database fails: from the poll interval up.
         self._claim_backoff = faults.Backoff(first=self.poll_interval, most=5.0)
@@ -143,12 +97,15 @@ class Worker:
         for _ in range(self.options.concurrency):
             self._spawn_thread()
         helpers = [
-            threading.Thread(target=self._heartbeat_loop, name="queueadmin-heartbeat", daemon=True)
+            threading.Thread(target=self.heartbeat.run, name="queueadmin-heartbeat", daemon=True),
+            threading.Thread(target=self.upkeep.run, name="queueadmin-maintenance", daemon=True),
         ]
         if self.driver.supports_notify:
             helpers.append(
                 threading.Thread(target=self._listen_loop, name="queueadmin-listen", daemon=True)
             )
+        if self.heartbeat.liveness_file:
+            self.heartbeat.touch()  # registered: the database answered
         if self.pusher is not None:
             helpers.append(
                 threading.Thread(target=self.pusher.run, name="queueadmin-push", daemon=True)
@@ -168,7 +125,9 @@ class Worker:
             self._loop()
         finally:
             self._shutdown()
-            self._heartbeat_stop.set()
+            self.heartbeat.stop()
+            self.upkeep.stop()
+            self._listen_stop.set()
             if self.pusher is not None:
                 self.pusher.stop()
             for thread in helpers:
@@ -196,8 +155,16 @@ class Worker:
         """Stop claiming; running jobs get the grace period."""
         self.stopping = True
         self.wake.set()
+        self.heartbeat.soon()  # report state=stopping
         if self.pusher is not None:
             self.pusher.stop()
+
+    @property
+    def state(self) -> str:
+        """What the heartbeat reports: running, quiet or stopping."""
+        if self.stopping:
+            return WorkerState.STOPPING
+        return WorkerState.QUIET if self.quiet else WorkerState.RUNNING
 
     def _install_signals(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -217,29 +184,10 @@ class Worker:
         self.stop()
 
     def _register(self) -> None:
-        now = timezone.now()
-        WorkerRow.objects.update_or_create(
-            id=self.worker_id,
-            defaults={
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "queues": self.options.queues or [],
-                "job_types": self.options.job_types or [],
-                "concurrency": self.options.concurrency,
-                "running": 0,
-                "processed": 0,
-                "completed": 0,
-                "failed": 0,
-                "started_at": now,
-                "heartbeat_at": now,
-            },
-        )
+        registration.register(self.worker_id, self.options)
 
     def _unregister(self) -> None:
-        try:
-            WorkerRow.objects.filter(id=self.worker_id).delete()
-        except Exception:
-            logger.exception("could not remove worker row %s", self.worker_id)
+        registration.unregister(self.worker_id)
 
     # -- the main loop -----------------------------------------------------------
 
@@ -248,6 +196,9 @@ class Worker:
         while not self.stopping:
             self.wake.clear()
             self._check_deadlines()
+            if self.quiet:
+                self.wake.wait(self._idle_timeout())  # claims nothing until resumed
+                continue
             limit = self._claim_size()
             claimed = 0
             if limit > 0:
@@ -309,7 +260,7 @@ class Worker:
             # not tracked, so their leases are not renewed and they are reclaimed.
             wait = self._claim_backoff.step()
             faults.log_failure(logger, f"claiming jobs failed; retrying in {wait:.2f}s", exc)
-            self._reset_connection()
+            self.reset_connection()
             self.wake.wait(wait)
             return None
         self._claim_backoff.reset()
@@ -322,7 +273,8 @@ class Worker:
         self.claimed_total += len(jobs)
         return len(jobs)
 
-    def _reset_connection(self) -> None:
+    def reset_connection(self) -> None:
+        """Drop the database connection of this thread after a failure."""
         faults.reset_connection(self.driver.using)
 
     def _check_deadlines(self) -> None:
@@ -347,13 +299,14 @@ class Worker:
     # -- executing -------------------------------------------------------------------
 
     def _spawn_thread(self) -> None:
-        thread = threading.Thread(
-            target=self._thread_loop, name=f"queueadmin-exec-{len(self._threads)}", daemon=True
-        )
+        name = f"queueadmin-exec-{len(self._threads)}"
+        ping = ThreadPing(name)
+        thread = threading.Thread(target=self._thread_loop, args=(ping,), name=name, daemon=True)
         self._threads.append(thread)
+        self.pings.append(ping)
         thread.start()
 
-    def _thread_loop(self) -> None:
+    def _thread_loop(self, ping: ThreadPing) -> None:
         try:
             while True:
                 run = self._items.get()
@@ -363,10 +316,13 @@ class Worker:
                     continue  # released at shutdown
                 if not self._mark(run):
                     continue
+                ping.run = run  # the thread ping: what it runs since when (see pings)
                 self._execute(run)
+                ping.run = None
                 if run.written_off:
                     return  # a replacement thread took over this one's slot
         finally:
+            self.pings.remove(ping)
             connections.close_all()
 
     def _mark(self, run: Run) -> bool:
@@ -411,45 +367,10 @@ class Worker:
 
     # -- helpers threads ---------------------------------------------------------------
 
-    def _heartbeat_loop(self) -> None:
-        interval = max(self.lease / 3, 0.05)
-        try:
-            while not self._heartbeat_stop.wait(interval):
-                try:
-                    runs = list(self.held.values())
-                    # Only what this worker tracks: a job it lost track of runs out of
-                    # lease and is reclaimed, instead of being renewed for ever.
-                    tracked = [run.job.id for run in runs] + self.completer.pending_ids()
-                    counts = self.completer.counts
-                    cancelled = self.driver.heartbeat(
-                        self.worker_id,
-                        self.lease,
-                        tracked,
-                        running_ids=[r.job.id for r in runs if r.started is not None],
-                        processed=self.completer.processed,
-                        completed=counts["completed"],
-                        failed=counts["failed"],
-                    )
-                    for job_id in cancelled:
-                        run = self.held.get(job_id)
-                        if run is not None and run.ctx is not None:
-                            run.ctx.abort_event.set()
-                    # Each due task runs on one worker only; it logs what it did.
-                    done = maintenance.run_due(
-                        self.worker_id, time_limit=maintenance.default_time_limit(self.lease)
-                    )
-                    if any(done[name].changed for name in ("reclaim", "wake") if name in done):
-                        self.wake.set()  # jobs became pending
-                except Exception as exc:
-                    faults.log_failure(logger, "heartbeat failed", exc)
-                    self._reset_connection()
-        finally:
-            connections.close_all()
-
     def _listen_loop(self) -> None:
         listener = None
         backoff = faults.Backoff(first=self.poll_interval, most=5.0)
-        while not self._heartbeat_stop.is_set():
+        while not self._listen_stop.is_set():
             try:
                 if listener is None:
                     listener = self.driver.listen()
@@ -464,7 +385,7 @@ class Worker:
                     with contextlib.suppress(Exception):
                         listener.close()
                 listener = None
-                self._heartbeat_stop.wait(backoff.step())
+                self._listen_stop.wait(backoff.step())
         if listener is not None:
             listener.close()
 
@@ -489,32 +410,4 @@ class Worker:
         self.starter.stop()
         self.completer.stop()
         if leftovers:
-            ids = [run.job.id for run in leftovers]
-            released = None
-            try:
-                released = self.driver.release(self.worker_id, ids)
-                logger.info(
-                    "worker id=%s gave back %d unfinished job(s): %s",
-                    self.worker_id,
-                    released,
-                    ", ".join(map(str, ids[:50])),
-                )
-            except Exception:
-                logger.exception("could not give back jobs %s; their leases will expire", ids)
-            started = [run.job for run in leftovers if run.started is not None]
-            if started and signals.job_finished.has_listeners(Job):
-                self._announce_released(started, released, len(ids))
-
-    def _announce_released(self, jobs: list[ClaimedJob], released: int | None, of: int) -> None:
-        """job_finished for the started runs given back at shutdown: "released"; when
-        the release failed, "discarded"; when it took back fewer than all ``of`` jobs,
-        one query finds those an operator cancelled meanwhile."""
-        cancelled: set[int] = set()
-        if released is not None and released < of:
-            cancelled = refused_cancelled(self.driver.using, [job.id for job in jobs])
-        for job in jobs:
-            if released is None:
-                outcome = "discarded"
-            else:
-                outcome = "cancelled" if job.id in cancelled else "released"
-            send_finished(job, self.worker_id, outcome)
+            give_back(self.driver, self.worker_id, leftovers)

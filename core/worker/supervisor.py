@@ -1,4 +1,6 @@
-"""Run P worker processes, restart the ones that die, give up when they keep dying."""
+"""Run P worker processes, restart the ones that die (each death recorded as a
+WorkerDeath), give up when they keep dying; keep the liveness file as old as the
+oldest child's."""
 
 import logging
 import os
@@ -7,8 +9,12 @@ import subprocess
 import threading
 import time
 from collections import deque
+from datetime import datetime
 
-from core.worker import signalling
+from django.db import connections
+from django.utils import timezone
+
+from core.worker import deaths, liveness, signalling
 
 logger = logging.getLogger("queueadmin.worker")
 
@@ -28,6 +34,7 @@ class Supervisor:
         max_deaths: int = 5,
         window: float = 60.0,
         grace: float = 30.0,
+        liveness_file: str | None = None,
     ) -> None:
         self.command = command
         self.processes = processes
@@ -35,11 +42,16 @@ class Supervisor:
         self.window = window
         self.grace = grace
         self.children: dict[int, subprocess.Popen] = {}
+        #: When each slot's child was started (to tell its Worker row from older ones).
+        self.started_at: dict[int, datetime] = {}
+        self.liveness_file = liveness_file
+        self._liveness_failed = False
         self.deaths: deque[float] = deque()
         self.stopping = False
         self._wake = threading.Event()
 
     def _start(self, slot: int) -> None:
+        self.started_at[slot] = timezone.now()
         proc = subprocess.Popen([*self.command, "--worker-slot", str(slot)])
         self.children[slot] = proc
         logger.info("supervisor started worker process slot=%d pid=%d", slot, proc.pid)
@@ -61,11 +73,13 @@ class Supervisor:
     def run(self) -> int:
         """Supervise until stopped or every child exited cleanly; return the exit code."""
         signalling.watch(self._on_signal)
+        connections.close_all()  # the database is used only when a child dies
         for slot in range(self.processes):
             self._start(slot)
         finished: set[int] = set()
         while len(finished) < self.processes:
             self._wake.wait(0.2)
+            self._follow_liveness()
             for slot, proc in list(self.children.items()):
                 if slot in finished or proc.poll() is None:
                     continue
@@ -73,9 +87,25 @@ class Supervisor:
                 if code == 0 or self.stopping:
                     finished.add(slot)  # --burst/--max-jobs done, or shutting down
                     continue
+                deaths.record_exit(proc.pid, code, slot, self.started_at[slot])
+                # The database is used only when a child dies: no idle connection kept
+                # open between deaths (the server may close it meanwhile).
+                connections.close_all()
                 self._record_death(slot, proc.pid, code)
                 self._start(slot)
         return 0
+
+    def _follow_liveness(self) -> None:
+        """Give the liveness file the age of the oldest child's (see core.worker.liveness)."""
+        if not self.liveness_file:
+            return
+        slots = [liveness.slot_path(self.liveness_file, s) for s in range(self.processes)]
+        try:
+            liveness.follow_oldest(self.liveness_file, slots)
+        except OSError as exc:
+            if not self._liveness_failed:  # said once, not every 0.2 s
+                logger.warning("could not update liveness file %s: %s", self.liveness_file, exc)
+            self._liveness_failed = True
 
     def _record_death(self, slot: int, pid: int, code: int) -> None:
         now = time.monotonic()

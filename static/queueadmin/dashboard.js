@@ -100,6 +100,9 @@
         box.checked = target.checked;
       });
     }
+    // A destructive submit button asks first (htmx's hx-confirm covers htmx requests only).
+    var asks = target.closest && target.closest("button[data-confirm]");
+    if (asks && !window.confirm(asks.dataset.confirm)) event.preventDefault();
     var dismiss = target.closest && target.closest("[data-dismiss]");
     if (dismiss) {
       var panel = document.querySelector(dismiss.dataset.dismiss);

@@ -440,6 +440,7 @@ def test_the_openapi_document_describes_every_route(client):
         "/tokens/{token_id}/complete",
         "/status/{ref}",
         "/metrics",
+        "/health",
     }
 
 

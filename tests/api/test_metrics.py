@@ -32,6 +32,12 @@ TYPES = {
     "queueadmin_worker_concurrency": "gauge",
     "queueadmin_oldest_pending_age_seconds": "gauge",
     "queueadmin_scrape_duration_seconds": "gauge",
+    # The health series (tests/api/test_health_metrics.py).
+    "queueadmin_workers_died": "counter",
+    "queueadmin_worker_idle_threads": "gauge",
+    "queueadmin_worker_stuck_threads": "gauge",
+    "queueadmin_scheduled_jobs": "gauge",
+    "queueadmin_start_lag_seconds": "gauge",
 }
 
 
@@ -251,9 +257,10 @@ def test_query_count_does_not_grow_with_workers_queues_or_jobs(
         add_worker(f"old{i}", heartbeat_age=timedelta(hours=1))
     assert measure() == small
     # SQLite: 6 status counts, the queue x status GROUP BY, timings, 2 for the workers,
-    # 1 for the oldest due jobs. PostgreSQL adds the planner's estimates and a statement
-    # timeout around each count (46 in all).
-    with django_assert_max_num_queries(11 if connection.vendor == "sqlite" else 50):
+    # 1 for the oldest due jobs; the health series: worker deaths, 3 scheduled counts,
+    # the queues' next jobs; the run-time histogram: 1. PostgreSQL adds the planner's
+    # estimates and a statement timeout around each count (67 in all).
+    with django_assert_max_num_queries(17 if connection.vendor == "sqlite" else 67):
         families = parse(prometheus.render())
     assert len(samples(families, "queueadmin_oldest_pending_age_seconds", "queue")) == 12
     assert samples(families, "queueadmin_workers", "state") == {"alive": 12, "stale": 11}

@@ -19,11 +19,14 @@ from core.models import (
     ChannelPolicy,
     Job,
     JobEvent,
+    JobStat,
+    JobStatHour,
     MaintenanceTask,
     Queue,
     Subscription,
     WaitToken,
     Worker,
+    WorkerDeath,
 )
 from tests.records import schedule
 
@@ -90,6 +93,11 @@ def seeded():
     Worker.objects.create(
         id="w1", host="h1", pid=1, concurrency=4, started_at=now, heartbeat_at=now
     )
+    WorkerDeath.objects.create(
+        worker="w0", host="h1", pid=2, reason="exited", detail={"exitcode": -9}, at=now
+    )
+    JobStat.objects.create(minute=now, queue="mail", job_type="test.echo", completed=3)
+    JobStatHour.objects.create(hour=now, queue="mail", job_type="test.echo", completed=3)
     MaintenanceTask.objects.update_or_create(
         name="reclaim",
         defaults={

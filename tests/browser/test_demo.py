@@ -20,7 +20,18 @@ from tests.workers import start_runworker, wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 #: The navigation's links, in order: each one is visited below.
-NAV = ["Overview", "Jobs", "Queues", "Tokens", "Cron", "Streams", "Workers", "API keys", "Admin"]
+NAV = [
+    "Overview",
+    "Charts",
+    "Jobs",
+    "Queues",
+    "Tokens",
+    "Cron",
+    "Streams",
+    "Workers",
+    "API keys",
+    "Admin",
+]
 #: Live content may take a few worker polls and dashboard refreshes to show.
 SLOW = 20_000
 NONZERO = re.compile(r"^[1-9]\d*$")

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from core.demo import seed
 from core.demo.seed import instant, seed_jobs, timestamp_text
 from core.drivers import get_driver
 from core.models import Job, JobEvent, JobStatus
@@ -284,3 +285,18 @@ def test_a_spread_beyond_ten_years_is_rejected(days):
 def test_seed_jobs_rejects_a_count_of_zero():
     with pytest.raises(ValueError, match="count must be a positive number of jobs"):
         seed_jobs(0)
+
+
+def test_every_payload_carries_a_customer_number_skewed_towards_the_first(seeded):
+    customers = Counter(p["customer"] for p in Job.objects.values_list("payload", flat=True))
+    assert sum(customers.values()) == N
+    assert all(1 <= c < seed.CUSTOMERS for c in customers)
+    assert customers[1] > N * 0.05  # log-uniform: customer 1 on 7.5% of the jobs
+    assert len(customers) > N / 10  # and a long tail of rare ones
+
+
+def test_each_rare_tenant_tag_is_on_about_a_thousandth_of_the_jobs():
+    seed_jobs(30_000, events=False, seed=3)
+    tagged = Counter(t for tags in Job.objects.values_list("tags", flat=True) for t in tags)
+    for tag in seed.RARE_TAGS:
+        assert 5 <= tagged[tag] <= 80, (tag, tagged[tag])  # 30 expected

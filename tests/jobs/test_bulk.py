@@ -293,7 +293,7 @@ def test_matching_counts_only_jobs_in_allowed_statuses():
 
 
 def test_every_action_has_its_words():
-    assert set(bulk.ACTIONS) == {"cancel", "retry", "run_now"}
+    assert set(bulk.ACTIONS) == {"cancel", "retry", "run_now", "delete"}
     assert bulk.ACTIONS["cancel"].allowed == ("pending", "waiting", "processing")
     assert bulk.ACTIONS["retry"].allowed == ("completed", "failed", "cancelled")
     assert bulk.ACTIONS["run_now"].allowed == ("pending",)

@@ -24,7 +24,7 @@ from tests.workers import BackgroundWorker, wait_for
 pytestmark = pytest.mark.django_db
 
 FREQUENT = {"reclaim", "wake", "expire_tokens"}
-ALL = FREQUENT | {"prune_jobs", "prune_workers", "prune_streams", "cron"}
+ALL = FREQUENT | {"prune_jobs", "prune_workers", "prune_streams", "cron", "rollup"}
 
 
 def days_ago(days: float):
@@ -166,7 +166,8 @@ def test_prune_workers_deletes_dead_worker_rows_only():
     worker("live", timezone.now())
     worker("stale-but-recent", timezone.now() - timedelta(hours=1))
     result = run_task("prune_workers")
-    assert (result.counts, result.summary) == ({"workers": 1}, "deleted 1 worker row")
+    assert result.counts == {"workers": 1, "died": 2}  # both stale; only "dead" for long
+    assert result.summary == "deleted 1 worker row, 2 workers gone stale"
     assert set(Worker.objects.values_list("id", flat=True)) == {"live", "stale-but-recent"}
 
 
@@ -252,7 +253,12 @@ def test_intervals_are_respected():
 
 
 def test_intervals_follow_the_settings(settings):
-    settings.QUEUEADMIN = {**settings.QUEUEADMIN, "MAINTENANCE_INTERVAL": 30, "CRON_INTERVAL": 45}
+    settings.QUEUEADMIN = {
+        **settings.QUEUEADMIN,
+        "MAINTENANCE_INTERVAL": 30,
+        "CRON_INTERVAL": 45,
+        "STATS_ROLLUP_INTERVAL": 60,
+    }
     t0 = timezone.now()
     maintenance.run_due("w", t0)
     assert maintenance.run_due("w", t0 + timedelta(seconds=29)) == {}

@@ -2,7 +2,8 @@
 
 The latter is a conversation: a count and a confirmation first, then chunks,
 each request doing about a second of work and asking htmx for the next, so
-no request runs long however many jobs match.
+no request runs long however many jobs match. Each action needs its own
+permissions (``PERMISSIONS``): delete needs ``delete_job``, not ``change_job``.
 """
 
 import json
@@ -23,24 +24,38 @@ from core.exceptions import InvalidJobError
 from core.insights import counts
 from core.insights.filters import JobFilterForm
 from core.jobs import bulk, dependencies
-from core.models import Job
+from core.jobs.filters import filter_jobs
+from core.models import Job, JobStatus
 from core.models.jobs import event_metadata
 
 #: Filters stored as ISO text between the requests of one bulk action.
 _DATES = ("created_after", "created_before")
 
+#: The permissions each action needs (others: change_job). A retry runs jobs again:
+#: like enqueueing, it needs add_job too.
+PERMISSIONS = {
+    "retry": ("queueadmin.change_job", "queueadmin.add_job"),
+    "delete": ("queueadmin.delete_job",),
+}
+#: Why jobs of a selection were left alone, per action.
+_SKIPPED = {
+    "delete": "processing, or a job held for its dependencies waits on them",
+}
+
 
 def _action(request: HttpRequest) -> str:
     name = request.POST.get("action") or request.GET.get("action") or ""
     if name not in bulk.ACTIONS:
+        if not request.user.has_perm("queueadmin.change_job"):
+            raise PermissionDenied("you need the queueadmin.change_job permission")
         raise InvalidJobError(f"unknown bulk action {name!r}; actions: {', '.join(bulk.ACTIONS)}")
-    if name == "retry" and not request.user.has_perm("queueadmin.add_job"):
-        # A retry runs jobs again: like enqueueing, it needs add_job too.
-        raise PermissionDenied("retrying jobs needs the queueadmin.add_job permission too")
+    for permission in PERMISSIONS.get(name, ("queueadmin.change_job",)):
+        if not request.user.has_perm(permission):
+            raise PermissionDenied(f"{bulk.ACTIONS[name].verb} needs the {permission} permission")
     return name
 
 
-@staff_action("queueadmin.change_job")
+@staff_action("queueadmin.view_job")
 def bulk_selected(request: HttpRequest) -> HttpResponse:
     """Apply an action to the jobs whose boxes are ticked."""
     back = safe_next(request, reverse("queueadmin:jobs"))
@@ -58,7 +73,8 @@ def bulk_selected(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc).capitalize())
         return redirect_to(request, back)
     skipped = len(ids) - changed
-    note = f"; {skipped} skipped (not in a state that allows it)" if skipped else ""
+    why = _SKIPPED.get(name, "not in a state that allows it")
+    note = f"; {skipped} skipped ({why})" if skipped else ""
     messages.success(request, f"{bulk.ACTIONS[name].done.capitalize()} {changed} job(s){note}.")
     return redirect_to(request, back)
 
@@ -91,7 +107,7 @@ def _load(text: str) -> dict:
     return filters
 
 
-@staff_page("queueadmin.change_job")
+@staff_page("queueadmin.view_job")
 def bulk_confirm(request: HttpRequest) -> HttpResponse:
     """Fragment: how many jobs the action would touch, with Confirm and Keep buttons."""
     form = JobFilterForm(request.GET)
@@ -114,12 +130,16 @@ def bulk_confirm(request: HttpRequest) -> HttpResponse:
             up_to_id=Job.objects.aggregate(top=Max("id"))["top"] or 0,
             described=", ".join(f"{k}={v}" for k, v in form.filters().items()) or form["q"].value(),
         )
+        if bulk.ACTIONS[name].deletes:
+            # Said up front: a delete leaves running jobs alone.
+            running = filter_jobs(**filters).filter(status=JobStatus.PROCESSING)
+            context["processing"] = counts.count(running)
     except InvalidJobError as exc:
         context["error"] = str(exc)
     return render(request, "queueadmin/jobs.html#bulk-confirm", context)
 
 
-@staff_action("queueadmin.change_job")
+@staff_action("queueadmin.view_job")
 def bulk_run(request: HttpRequest) -> HttpResponse:
     """Fragment: run chunks for about a second, then report and ask for the next."""
     context: dict = {}
@@ -159,6 +179,9 @@ def bulk_run(request: HttpRequest) -> HttpResponse:
         total=request.POST.get("total", ""),
         finished=finished,
     )
+    total = request.POST.get("total", "").replace(",", "")  # "1,204"; "≈ 1.2M" is no count
+    if finished and total.isascii() and total.isdigit() and int(total) > done:
+        context["skipped"] = int(total) - done
     if finished and name == "cancel":
         dependencies.settle()  # dependents of cancelled jobs are cancelled too
     response = render(request, "queueadmin/jobs.html#bulk-progress", context)

@@ -1,4 +1,10 @@
-"""One job: every field, payload and output, errors, events; edit and delete."""
+"""One job: every field, payload and output, errors, events; edit and delete.
+
+The values of the REDACT setting's keys are shown as "•••" (payload, output, step
+data, event metadata) and an edit keeps the stored value wherever the mask is left.
+"""
+
+import json
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +19,7 @@ from core.dashboard.redirects import redirect_to
 from core.dashboard.views.tokens import annotate
 from core.exceptions import InvalidJobError, QueueError
 from core.insights.explain import why_not_running
+from core.jobs.redaction import redact, redacted_keys, restore
 from core.models import Job
 
 #: Events shown on the page (the newest); the rest stay in the admin.
@@ -28,10 +35,17 @@ def _context(request: HttpRequest, job: Job) -> dict:
     # Token ids are capabilities: only users who may see tokens get them (one query).
     can_view_tokens = request.user.has_perm("queueadmin.view_waittoken")
     tokens = list(job.tokens.order_by("-created_at", "-id")) if can_view_tokens else []
+    keys = redacted_keys()
+    shown = events[:EVENT_LIMIT]
+    for event in shown:  # an edit's metadata holds the payload before and after
+        event.metadata = redact(event.metadata, keys)
     return {
         "job": job,
+        "payload": redact(job.payload, keys),
+        "output": redact(job.output, keys),
+        "step_data": redact(job.step_data, keys),
         "fields": FIELDS,
-        "events": events[:EVENT_LIMIT],
+        "events": shown,
         "more_events": len(events) > EVENT_LIMIT,
         "errors": list(reversed(job.errors or [])),
         "why": why_not_running(job, now),
@@ -62,10 +76,15 @@ def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit payload, priority, run_at, tags and max_attempts of a pending job."""
     job = get_object_or_404(Job, pk=pk)
     form = EditJobForm.for_job(job, request.POST if request.method == "POST" else None)
+    # Shown redacted; an untouched box is no change, and a kept mask keeps the value.
+    form.initial["payload"] = json.dumps(redact(job.payload), indent=2, ensure_ascii=False)
     if request.method == "POST" and form.is_valid():
         try:
-            if form.changes():
-                queue.edit_job(pk, actor=actor(request), **form.changes())
+            changes = form.changes()
+            if "payload" in changes:
+                changes["payload"] = restore(changes["payload"], job.payload)
+            if changes:
+                queue.edit_job(pk, actor=actor(request), **changes)
         except InvalidJobError as exc:
             form.add_error(None, str(exc))
         except QueueError as exc:

@@ -7,13 +7,21 @@ from typing import Any
 
 import psycopg
 from django.db import OperationalError, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from psycopg import errors
 
 from core import conf
 from core.drivers.base import Driver
 from core.drivers.postgres.claim import PostgresClaimSteps
-from core.drivers.rows import NOTIFY_CHANNEL, Outcome, insert_values, match_inserted
+from core.drivers.rows import (
+    NOTIFY_CHANNEL,
+    HeartbeatReply,
+    Outcome,
+    insert_values,
+    match_inserted,
+)
+from core.drivers.stats import PostgresStats
 from core.drivers.tables import sql, table
 from core.models import Job
 
@@ -102,15 +110,20 @@ HEARTBEAT = sql(
 WITH w AS (
     UPDATE {Worker} SET heartbeat_at = now(), running = %(running)s,
                            processed = %(processed)s, completed = %(completed)s,
-                           failed = %(failed)s
+                           failed = %(failed)s, state = %(state)s, idle = %(idle)s,
+                           ping_ms = %(ping_ms)s, stuck = %(stuck)s::jsonb
      WHERE id = %(worker)s
+ RETURNING "order", ordered_by
 ), renewed AS (
     UPDATE {Job} SET locked_until = now() + %(lease)s * interval '1 second',
                      seen_running_at = CASE WHEN id = ANY(%(running_ids)s)
                                             THEN coalesce(seen_running_at, now()) END
      WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
 )
-SELECT id FROM {Job} WHERE id = ANY(%(ids)s) AND status = 'cancelled'
+-- The worker's order comes back as the row whose id is NULL.
+SELECT NULL::bigint, "order", ordered_by FROM w
+UNION ALL
+SELECT id, NULL, NULL FROM {Job} WHERE id = ANY(%(ids)s) AND status = 'cancelled'
 """
 )
 
@@ -195,6 +208,14 @@ RETURNING next_offset
 )
 
 
+#: The latest error's message holds the text, case aside.
+_LAST_ERROR_HOLDS = sql("""strpos(lower({Job}."errors" -> -1 ->> 'message'), lower(%s)) > 0""")
+
+
+def _condition(sql: str, params: list[str]) -> Q:
+    return Q(RawSQL(sql, params, output_field=BooleanField()))
+
+
 class PostgresListener:
     """A dedicated connection LISTENing for enqueue notifications."""
 
@@ -214,7 +235,7 @@ class PostgresListener:
         self._conn.close()
 
 
-class PostgresDriver(PostgresClaimSteps, Driver):
+class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
     """Queries for PostgreSQL."""
 
     vendor = "postgresql"
@@ -240,16 +261,28 @@ class PostgresDriver(PostgresClaimSteps, Driver):
             db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
         return rows
 
+    # The GIN indexes (jsonb_path_ops) on tags and payload serve @> and nothing else,
+    # so every tag and payload filter is written as containment.
+
     def _tags_exact(self, tags: list[str]) -> Q:
         # jsonb @> and <@ compare as sets: both ways means the same tags.
-        return Q(tags__contains=tags, tags__contained_by=tags)
+        return self._tags_all(tags) & Q(tags__contained_by=tags)
 
     def _tags_all(self, tags: list[str]) -> Q:
-        return Q(tags__contains=tags)
+        return self._contains("tags", tags)
 
     def _tags_any(self, tags: list[str]) -> Q:
-        # jsonb ?| matches string elements of a top-level array.
-        return Q(tags__has_any_keys=tags)
+        # One @> per tag: the planner ORs their index scans (a BitmapOr).
+        q = Q(pk__in=[])
+        for tag in dict.fromkeys(tags):
+            q |= self._contains("tags", [tag])
+        return q
+
+    def _contains(self, column: str, value: dict | list) -> Q:
+        return _condition(sql(f'{{Job}}."{column}" @> %s::jsonb'), [json.dumps(value)])
+
+    def last_error_filter(self, text: str) -> Q:
+        return _condition(_LAST_ERROR_HOLDS, [text])
 
     def insert_jobs(self, rows: list[dict[str, Any]]) -> list[tuple | None]:
         if len(rows) == 1:
@@ -279,8 +312,20 @@ class PostgresDriver(PostgresClaimSteps, Driver):
             return [row[0] for row in cursor.fetchall()]
 
     def heartbeat(
-        self, worker_id, lease, job_ids, *, running_ids=(), processed=0, completed=0, failed=0
-    ) -> list[int]:
+        self,
+        worker_id,
+        lease,
+        job_ids,
+        *,
+        running_ids=(),
+        processed=0,
+        completed=0,
+        failed=0,
+        state="running",
+        idle=0,
+        ping_ms=None,
+        stuck=(),
+    ) -> HeartbeatReply:
         params = {
             "worker": worker_id,
             "lease": lease,
@@ -290,10 +335,19 @@ class PostgresDriver(PostgresClaimSteps, Driver):
             "processed": processed,
             "completed": completed,
             "failed": failed,
+            "state": state,
+            "idle": idle,
+            "ping_ms": ping_ms,
+            "stuck": json.dumps(list(stuck)),
         }
         with self.connection.cursor() as cursor:
             cursor.execute(HEARTBEAT, params)
-            return [row[0] for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        reply = HeartbeatReply(cancelled=[row[0] for row in rows if row[0] is not None])
+        for job_id, order, ordered_by in rows:
+            if job_id is None:
+                reply.order, reply.ordered_by = order, ordered_by
+        return reply
 
     def reclaim_expired(self) -> list[tuple[int, str]]:
         with self.connection.cursor() as cursor:

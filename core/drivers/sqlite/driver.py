@@ -15,9 +15,11 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.drivers.base import Driver
-from core.drivers.rows import Outcome, insert_values, match_inserted
+from core.drivers.rows import HeartbeatReply, Outcome, insert_values, match_inserted
 from core.drivers.sqlite.claim import SQLiteClaimSteps
+from core.drivers.sqlite.contains import contains_sql
 from core.drivers.sqlite.listener import SQLiteListener
+from core.drivers.stats import SQLiteStats
 from core.drivers.tables import sql
 
 _HAS_TAG = sql('EXISTS (SELECT 1 FROM json_each({Job}."tags") WHERE json_each.value = %s)')
@@ -84,8 +86,9 @@ SELECT value ->> 0, value ->> 1, %s, value ->> 2 FROM json_each(%s)
 HEARTBEAT_WORKER = sql(
     """
 UPDATE {Worker} SET heartbeat_at = %s, running = %s, processed = %s, completed = %s,
-                       failed = %s
+                       failed = %s, state = %s, idle = %s, ping_ms = %s, stuck = %s
  WHERE id = %s
+RETURNING "order", ordered_by
 """
 )
 HEARTBEAT_JOBS = sql(
@@ -160,11 +163,17 @@ UPDATE {Job} SET seen_running_at = NULL
 )
 
 
+#: The latest error's message holds the text, case aside (SQLite folds ASCII only).
+_LAST_ERROR_HOLDS = sql(
+    """instr(lower(json_extract({Job}."errors", '$[#-1].message')), lower(%s)) > 0"""
+)
+
+
 def _condition(sql: str, params: list[str]) -> Q:
     return Q(RawSQL(sql, params, output_field=BooleanField()))
 
 
-class SQLiteDriver(SQLiteClaimSteps, Driver):
+class SQLiteDriver(SQLiteStats, SQLiteClaimSteps, Driver):
     """Queries for SQLite."""
 
     vendor = "sqlite"
@@ -187,6 +196,12 @@ class SQLiteDriver(SQLiteClaimSteps, Driver):
         unique = list(dict.fromkeys(tags))
         others = _HAS_OTHER_TAG.format(", ".join(["%s"] * len(unique)))
         return self._tags_all(unique) & ~_condition(others, unique)
+
+    def _contains(self, column: str, value: dict | list) -> Q:
+        return _condition(*contains_sql(sql(f'{{Job}}."{column}"'), value))
+
+    def last_error_filter(self, text: str) -> Q:
+        return _condition(_LAST_ERROR_HOLDS, [text])
 
     def listen(self) -> SQLiteListener:
         settings = self.connection.settings_dict
@@ -245,20 +260,40 @@ class SQLiteDriver(SQLiteClaimSteps, Driver):
             return [row[0] for row in cursor.fetchall()]
 
     def heartbeat(
-        self, worker_id, lease, job_ids, *, running_ids=(), processed=0, completed=0, failed=0
-    ) -> list[int]:
+        self,
+        worker_id,
+        lease,
+        job_ids,
+        *,
+        running_ids=(),
+        processed=0,
+        completed=0,
+        failed=0,
+        state="running",
+        idle=0,
+        ping_ms=None,
+        stuck=(),
+    ) -> HeartbeatReply:
         now = timezone.now()
         ts = self._ts(now)
         ids = json.dumps(list(job_ids))
         running = json.dumps(list(running_ids))
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             cursor.execute(
-                HEARTBEAT_WORKER, [ts, len(running_ids), processed, completed, failed, worker_id]
+                HEARTBEAT_WORKER,
+                [
+                    *(ts, len(running_ids), processed, completed, failed),
+                    *(state, idle, ping_ms, json.dumps(list(stuck)), worker_id),
+                ],
             )
+            rows = cursor.fetchall()
             until = self._ts(now + timedelta(seconds=lease))
             cursor.execute(HEARTBEAT_JOBS, [until, running, ts, ids, worker_id])
             cursor.execute(CANCELLED, [ids])
-            return [row[0] for row in cursor.fetchall()]
+            reply = HeartbeatReply(cancelled=[row[0] for row in cursor.fetchall()])
+        if rows:
+            reply.order, reply.ordered_by = rows[0]
+        return reply
 
     def reclaim_expired(self) -> list[tuple[int, str]]:
         ts = self._ts(timezone.now())

@@ -7,8 +7,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import readiness
+from core import conf, readiness
 from core.validation import positive
+from core.worker import liveness
 from core.worker.runner import Worker, WorkerOptions
 from core.worker.supervisor import Supervisor, TooManyDeaths
 
@@ -92,21 +93,35 @@ class Command(BaseCommand):
             action="store_true",
             help="do not deliver stream push subscriptions from this worker",
         )
+        parser.add_argument(
+            "--liveness-file",
+            default=None,
+            metavar="FILE",
+            help="touch FILE at each heartbeat while no handler thread is stuck, for a "
+            "container liveness probe (default: the LIVENESS_FILE setting; with --processes "
+            "each child touches FILE.<slot> and FILE follows the oldest of them)",
+        )
         parser.add_argument("--worker-slot", type=int, default=None, help="(internal)")
 
     def handle(self, *args, **opts):
         if opts["grace"] < 0:
             raise CommandError("--grace must be zero or more seconds")
+        live_file = opts["liveness_file"] or conf.get("LIVENESS_FILE")
+        if live_file and not os.path.isdir(os.path.dirname(os.path.abspath(live_file))):
+            raise CommandError(f"liveness file {live_file}: its directory does not exist")
         problem = readiness.database_problem()
         if problem:
             raise CommandError(problem)
         self._configure_logging(opts["verbosity"])
         if opts["processes"] > 1:
-            return self._supervise(opts)
+            return self._supervise(opts, live_file)
         queues = opts["queues"] or ["default"]
         worker_id = opts["worker_id"]
-        if worker_id and opts["worker_slot"] is not None:
-            worker_id = f"{worker_id}-{opts['worker_slot']}"
+        if opts["worker_slot"] is not None:
+            if worker_id:
+                worker_id = f"{worker_id}-{opts['worker_slot']}"
+            if live_file:
+                live_file = liveness.slot_path(live_file, opts["worker_slot"])
         options = WorkerOptions(
             queues=None if "*" in queues else queues,
             job_types=opts["job_types"],
@@ -120,12 +135,13 @@ class Command(BaseCommand):
             lease=opts["lease"],
             log_jobs=opts["verbosity"] >= 1,
             push=not opts["no_push"],
+            liveness_file=live_file,
         )
         code = Worker(options).run()
         if code:
             sys.exit(code)
 
-    def _supervise(self, opts):
+    def _supervise(self, opts, live_file: str | None):
         argv = [a for a in sys.argv[1:]]
         # Children run the same command line without --processes.
         child_args = _without(argv, {"--processes", "-p"})
@@ -139,6 +155,7 @@ class Command(BaseCommand):
             max_deaths=opts["max_restarts"],
             window=opts["restart_window"],
             grace=opts["grace"],
+            liveness_file=live_file,
         )
         try:
             supervisor.run()
