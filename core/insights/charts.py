@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from core.drivers import get_driver
-from core.insights import rollup
+from core.insights import metrics, rollup
 from core.models import JobStatHour
 
 
@@ -108,7 +108,6 @@ def _bars(start: datetime, chosen: Range, rows: list[tuple]) -> tuple[list[Bar],
     bars = []
     for slot in range(slots):
         done, bad, depth = found.get(slot, (0, 0, 0))
-        done_h, bad_h = HEIGHT * done / peak, HEIGHT * bad / peak
         bars.append(
             Bar(
                 start=start + timedelta(seconds=slot * chosen.step),
@@ -116,11 +115,8 @@ def _bars(start: datetime, chosen: Range, rows: list[tuple]) -> tuple[list[Bar],
                 failed=bad,
                 depth=depth,
                 x=f"{slot * SLOT:.2f}",
-                completed_y=f"{HEIGHT - done_h:.2f}",
-                completed_height=f"{done_h:.2f}",
-                failed_y=f"{HEIGHT - done_h - bad_h:.2f}",
-                failed_height=f"{bad_h:.2f}",
                 depth_y=f"{HEIGHT - HEIGHT * depth / max(peak_depth, 1):.2f}",
+                **metrics.stacked(done, bad, peak, HEIGHT),
             )
         )
     return bars, peak_depth

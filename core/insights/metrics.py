@@ -40,6 +40,18 @@ def _per_minute(field: str, since: datetime) -> dict[datetime, int]:
     return dict(rows)
 
 
+def stacked(done: int, bad: int, peak: int, height: float) -> dict[str, str]:
+    """SVG geometry (attribute text) of a bar of ``done`` completed under ``bad`` failed
+    jobs, scaled so that ``peak`` fills ``height``."""
+    done_h, bad_h = height * done / peak, height * bad / peak
+    return {
+        "completed_y": f"{height - done_h:.2f}",
+        "completed_height": f"{done_h:.2f}",
+        "failed_y": f"{height - done_h - bad_h:.2f}",
+        "failed_height": f"{bad_h:.2f}",
+    }
+
+
 def throughput(now: datetime, height: float = 60.0, width: float = 4.0) -> list[Bar]:
     """Completed and failed jobs per minute over the last hour, oldest first."""
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=MINUTES - 1)
@@ -50,17 +62,13 @@ def throughput(now: datetime, height: float = 60.0, width: float = 4.0) -> list[
     bars = []
     for i, minute in enumerate(minutes):
         done, bad = completed.get(minute, 0), failed.get(minute, 0)
-        done_h, bad_h = height * done / peak, height * bad / peak
         bars.append(
             Bar(
                 minute=minute,
                 completed=done,
                 failed=bad,
                 x=f"{i * (width + 1):.2f}",
-                completed_y=f"{height - done_h:.2f}",
-                completed_height=f"{done_h:.2f}",
-                failed_y=f"{height - done_h - bad_h:.2f}",
-                failed_height=f"{bad_h:.2f}",
+                **stacked(done, bad, peak, height),
             )
         )
     return bars

@@ -153,11 +153,7 @@ def change_chunk(
     if metadata is None:
         metadata = event_metadata(actor, bulk=True)
     with transaction.atomic():
-        ids = list(
-            qs.order_by("id")
-            .select_for_update()
-            .values_list("id", flat=True)[: conf.get("BULK_CHUNK_SIZE")]
-        )
+        ids = _lock_chunk(qs)
         if not ids:
             return 0, None
         now = timezone.now()
@@ -209,15 +205,14 @@ def edit_jobs(filters: Mapping[str, Any], *, actor: Any = None, **changes: Any) 
     return _change_all(spec, filters, meta)
 
 
-def held_dependencies() -> set[int]:
-    """Ids of the jobs that jobs held for their dependencies still wait on (kept by
-    deletes: ``dependencies.settle`` counts a missing dependency as unfinished)."""
-    kept: set[int] = set()
-    for depends_on in (
-        Job.objects.filter(dependencies.HELD).values_list("depends_on", flat=True).iterator()
-    ):
-        kept.update(depends_on)
-    return kept
+def _lock_chunk(qs: QuerySet[Job]) -> list[int]:
+    """Lock and return the ids of the next BULK_CHUNK_SIZE jobs of ``qs`` in id order
+    (inside the caller's transaction)."""
+    return list(
+        qs.order_by("id")
+        .select_for_update()
+        .values_list("id", flat=True)[: conf.get("BULK_CHUNK_SIZE")]
+    )
 
 
 def _delete_chunk(
@@ -234,15 +229,11 @@ def _delete_chunk(
     qs = filter_jobs(**filters).filter(status__in=DELETABLE_STATUSES, id__gt=after_id)
     if up_to_id is not None:
         qs = qs.filter(id__lte=up_to_id)
-    kept = held_dependencies()
+    kept = dependencies.waited_on()
     with transaction.atomic():
         # Locked (a worker's claim skips locked rows), and the delete below checks the
         # status again: a job claimed meanwhile is left to its worker.
-        ids = list(
-            qs.order_by("id")
-            .select_for_update()
-            .values_list("id", flat=True)[: conf.get("BULK_CHUNK_SIZE")]
-        )
+        ids = _lock_chunk(qs)
         if not ids:
             return 0, None
         doomed = [job_id for job_id in ids if job_id not in kept]

@@ -58,6 +58,16 @@ def hold(jobs: list[Job]) -> None:
 _DOOMING = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+def waited_on() -> set[int]:
+    """Ids of the jobs that jobs held for their dependencies still wait on. Deletes
+    keep them: ``settle`` counts a missing dependency as unfinished, so deleting one
+    would hold its dependants for ever."""
+    kept: set[int] = set()
+    for depends_on in Job.objects.filter(HELD).values_list("depends_on", flat=True).iterator():
+        kept.update(depends_on)
+    return kept
+
+
 def has_held() -> bool:
     """True when any job is held for its dependencies (a cheap index lookup)."""
     return Job.objects.filter(HELD).exists()

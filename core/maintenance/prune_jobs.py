@@ -41,7 +41,7 @@ CHUNK_SECONDS = 0.2
 def run(run: TaskRun) -> Result:
     """Delete every job past its age, a chunk per transaction, until done or out of time."""
     largest = chunk = conf.get("BULK_CHUNK_SIZE")
-    kept = _dependencies_of_held_jobs()
+    kept = dependencies.waited_on()
     totals: Counter[str] = Counter()
     more = False
     for status, stamp, setting in RULES:
@@ -79,15 +79,6 @@ def _next_size(size: int, took: float, largest: int) -> int:
     if took < CHUNK_SECONDS / 4:
         return min(largest, size * 2)
     return size
-
-
-def _dependencies_of_held_jobs() -> set[int]:
-    kept: set[int] = set()
-    for depends_on in (
-        Job.objects.filter(dependencies.HELD).values_list("depends_on", flat=True).iterator()
-    ):
-        kept.update(depends_on)
-    return kept
 
 
 def _prune_chunk(
