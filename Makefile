@@ -63,7 +63,17 @@ serve: $(STAMP)
 	  $(VENV)/bin/gunicorn queueadmin.wsgi --bind $(HOST):$(PORT) --workers 2 \
 	    --access-logfile - --graceful-timeout 30
 
-test: $(STAMP)
+# The browser tests' npm packages (React, esbuild: package-lock.json), installed when npm
+# is here and node_modules is missing or older than the lock file. Without them
+# tests/browser/test_react.py is skipped (and fails under CI).
+NODE_STAMP := node_modules/.package-lock.json
+NPM := $(shell command -v npm 2>/dev/null)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $(NODE_STAMP)
+
+test: $(STAMP) $(if $(NPM),$(NODE_STAMP))
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Retake the README's dashboard screenshots (docs/screenshots/) with the browser tests.
@@ -79,4 +89,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache node_modules

@@ -23,6 +23,7 @@ LAYERS = (
     {"queue", "handlers", "backend"},
     {"api", "admin", "templatetags", "http"},
     {"dashboard"},
+    {"mcp"},
     {"management", "bench"},
     {"demo", "apps", "urls"},
 )

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from core.admin.display import pretty_json
 from core.admin.input import GuardedAdmin
 from core.exceptions import QueueError, ScheduleNotFound
+from core.jobs.redaction import redact
 from core.models import CronSchedule, CronStatus
 from core.scheduling import cron
 
@@ -55,7 +56,7 @@ class CronScheduleAdmin(GuardedAdmin):
 
     @admin.display(description="payload")
     def payload_json(self, schedule: CronSchedule) -> str:
-        return pretty_json(schedule.payload)
+        return pretty_json(redact(schedule.payload))
 
     @admin.display(description="job options")
     def options_json(self, schedule: CronSchedule) -> str:

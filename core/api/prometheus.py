@@ -89,7 +89,9 @@ def render(now: datetime | None = None) -> str:
     """The metrics page: every family below, in the text format 0.0.4."""
     started = time.monotonic()
     now = now or timezone.now()
-    _, table = queue_status_counts([])
+    # One counting budget for the whole page, as one dashboard panel has.
+    counter = Counter()
+    _, table = queue_status_counts([], counter)
     times = timings(now)
     alive = list(
         Worker.objects.alive(now).values(
@@ -175,7 +177,8 @@ def render(now: datetime | None = None) -> str:
             ],
         ),
     ]
-    parts.extend(health_families(now, alive, [q for q, c in table.items() if _has_pending(c)]))
+    pending = [q for q, c in table.items() if _has_pending(c)]
+    parts.extend(health_families(now, alive, pending, counter))
     # The run-time histogram per job type (issue 19, charts) is appended here.
     parts.append(run_seconds_family())
     parts.append(
@@ -189,10 +192,9 @@ def render(now: datetime | None = None) -> str:
     return "".join(parts)
 
 
-def _scheduled(now: datetime) -> list[Sample]:
+def _scheduled(now: datetime, counter: Counter) -> list[Sample]:
     """Jobs not due yet: pending with run_at ahead, waiting with wait_until ahead; counted
     like queueadmin_jobs (exact while cheap, else the planner's estimate)."""
-    counter = Counter()
     pending = Job.objects.filter(status=JobStatus.PENDING, run_at__gt=now)
     # Apart with and without a channel, each count reads its claim index (job_claim_idx,
     # job_channel_idx) rather than the table; the range on the index's first column
@@ -210,7 +212,9 @@ def _scheduled(now: datetime) -> list[Sample]:
     ]
 
 
-def health_families(now: datetime, alive: list[dict], pending: list[str]) -> list[str]:
+def health_families(
+    now: datetime, alive: list[dict], pending: list[str], counter: Counter
+) -> list[str]:
     """The series of issue 19's health checks: worker deaths, ping times, idle and
     stuck threads, scheduled jobs, and the start lag of each queue in ``pending``
     (those with pending jobs)."""
@@ -257,7 +261,7 @@ def health_families(now: datetime, alive: list[dict], pending: list[str]) -> lis
             "gauge",
             "Jobs waiting for their time: pending with run_at in the future, waiting with "
             "wait_until in the future (exact while cheap, else the planner's estimate).",
-            _scheduled(now),
+            _scheduled(now, counter),
         ),
         family(
             "queueadmin_start_lag_seconds",

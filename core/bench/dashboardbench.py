@@ -32,6 +32,10 @@ SKIPPED = {
     404: "needs query parameters (404 without them)",
 }
 
+#: Answers other than 200 that are right for a page: /api/health says 503 while a
+#: served queue has no live worker, as on a benchmark database.
+ALSO_RIGHT = {"api health": (503,)}
+
 
 @dataclass(frozen=True)
 class PageTiming:
@@ -46,8 +50,10 @@ class PageTiming:
     queries: int | None
 
     def slow(self, median_target: float, p95_target: float) -> bool:
-        """True when the page missed a target or did not answer 200."""
-        return self.status != 200 or self.median_ms > median_target or self.p95_ms > p95_target
+        """True when the page missed a target or did not answer 200 (or another answer
+        right for it: the health check's 503 while no worker runs)."""
+        wrong = self.status != 200 and self.status not in ALSO_RIGHT.get(self.label, ())
+        return wrong or self.median_ms > median_target or self.p95_ms > p95_target
 
 
 @dataclass

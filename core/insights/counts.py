@@ -2,16 +2,19 @@
 
 On PostgreSQL a count is exact when the planner expects it to be small and
 counting it fits in the page's time budget; otherwise it is the planner's
-estimate and says so. SQLite has no estimates and always counts.
+estimate and says so. SQLite has no estimates: it counts, except a filter's status
+tabs, which it counts newest first within the budget and shows as a lower bound
+when the budget ends first.
 """
 
 import time
 from collections import Counter as CountValues
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Count as CountRows
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 
 from core import conf
 from core.drivers import get_driver
@@ -24,11 +27,22 @@ class Count:
 
     value: int
     exact: bool = True
+    #: Not exact either: at least ``value`` (found before the time budget ran out).
+    at_least: bool = False
 
     def __str__(self) -> str:
+        if self.at_least:
+            return f"{_short(self.value)}+"
         if self.exact:
             return f"{self.value:,}"
         return f"≈ {_short(self.value)}"
+
+    @property
+    def note(self) -> str:
+        """What an inexact count is, for a tooltip ("" when exact)."""
+        if self.at_least:
+            return "at least this many: only the newest jobs were counted in time"
+        return "" if self.exact else "estimated by the database planner"
 
 
 def _short(n: int) -> str:
@@ -89,15 +103,60 @@ def count(queryset: QuerySet) -> Count:
 def status_counts(queryset: QuerySet[Job], counter: Counter | None = None) -> dict[str, Count]:
     """Counts of ``queryset`` per status, plus ``all``; the smallest are counted first."""
     counter = counter or Counter()
+    if not counter.driver.supports_estimates and queryset.query.where:
+        counts = _sliced_status_counts(queryset.order_by(), counter)
+    else:
+        counts = _status_counts(queryset, counter)
+    values = counts.values()
+    counts["all"] = Count(
+        sum(c.value for c in values),
+        exact=all(c.exact for c in values),
+        at_least=any(c.at_least for c in values),
+    )
+    return counts
+
+
+def _status_counts(queryset: QuerySet[Job], counter: Counter) -> dict[str, Count]:
     estimates = {s: counter.estimate(queryset.filter(status=s)) for s in JobStatus.values}
     counts = {}
     for status in sorted(JobStatus.values, key=estimates.__getitem__):
         counts[status] = counter.count(queryset.filter(status=status), estimates[status])
-    counts = {status: counts[status] for status in JobStatus.values}
-    counts["all"] = Count(
-        sum(c.value for c in counts.values()), exact=all(c.exact for c in counts.values())
-    )
-    return counts
+    return {status: counts[status] for status in JobStatus.values}
+
+
+#: Ids SQLite groups by status in its first statement when counting a filter's tabs.
+FIRST_SLICE = 10_000
+
+
+def _sliced_status_counts(queryset: QuerySet[Job], counter: Counter) -> dict[str, Count]:
+    """Without a planner (SQLite), a filter's counts need a scan of the table: it is
+    grouped by status one slice of ids at a time, newest first, the slice doubling
+    while the budget allows. The first slice is always counted; if the budget ends
+    before the oldest id, each count is what was found so far, marked as a lower
+    bound (scaling it up would mislead: a time filter's jobs are not spread evenly)."""
+    found = dict.fromkeys(JobStatus.values, 0)
+    low, high = Job.objects.order_by().aggregate(low=Min("id"), high=Max("id")).values()
+    top, size = high, FIRST_SLICE
+    while top is not None and top >= low:
+        started, left = time.monotonic(), counter.remaining()
+        bottom = max(low, top - size + 1)
+        rows = queryset.filter(id__range=(bottom, top)).values_list("status")
+        rows = rows.annotate(n=CountRows("id"))
+        # The first slice is always counted to the end; later ones stop at the budget.
+        first = top == high
+        counted = list(rows) if first else counter.driver.run_within(left, partial(list, rows))
+        if counted is None:
+            break
+        for status, n in counted:
+            found[status] += n
+        top = bottom - 1
+        if counter.remaining() <= 0:
+            break
+        if time.monotonic() - started < left / 4:
+            size *= 2
+    if top is None or top < low:
+        return {status: Count(n) for status, n in found.items()}
+    return {status: Count(n, exact=False, at_least=True) for status, n in found.items()}
 
 
 def _exact_cells(counter: Counter, statuses: list[str]) -> dict[str, dict[str, Count]] | None:
@@ -136,15 +195,18 @@ def sampled_shares(column: str, size: int = SAMPLE) -> dict[str, float]:
     return {value: n / len(values) for value, n in found.items()}
 
 
-def queue_status_counts(queues: list[str]) -> tuple[dict[str, Count], dict[str, dict[str, Count]]]:
+def queue_status_counts(
+    queues: list[str], counter: Counter | None = None
+) -> tuple[dict[str, Count], dict[str, dict[str, Count]]]:
     """Per-status totals and a per-queue, per-status table of every job.
 
     The table is counted in one GROUP BY over the statuses whose totals are
     exact and together within a tenth of the limit, if the budget allows; other cells are
     the planner's estimates for each queue in ``queues`` or common in the table (without
     a planner, SQLite, each queue's share of the newest jobs applied to the total).
+    ``counter`` shares a page's budget (a new one by default).
     """
-    counter = Counter()
+    counter = counter or Counter()
     totals = status_counts(Job.objects.all(), counter)
     exact: list[str] = []
     rows = 0

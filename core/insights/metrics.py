@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from core.models import Job, JobStatus, Worker
+from core.models import Job, JobStat, JobStatus, Worker
 
 #: Jobs sampled (the most recently completed) for the wait and run percentiles.
 SAMPLE = 5_000
@@ -52,11 +52,32 @@ def stacked(done: int, bad: int, peak: int, height: float) -> dict[str, str]:
     }
 
 
+def _rolled_up(start: datetime) -> tuple[dict[datetime, int], dict[datetime, int], datetime]:
+    """Completed and failed jobs per minute from ``start`` up to the last minute the
+    rollup wrote (JobStat), and the first minute it has not written yet."""
+    last = JobStat.objects.filter(minute__gte=start).aggregate(last=Max("minute"))["last"]
+    if last is None:
+        return {}, {}, start
+    rows = (
+        JobStat.objects.filter(minute__gte=start, minute__lte=last)
+        .order_by()
+        .values_list("minute")
+        .annotate(done=Sum("completed"), bad=Sum("failed"))
+    )
+    completed, failed = {}, {}
+    for minute, done, bad in rows:
+        completed[minute], failed[minute] = done, bad
+    return completed, failed, last + timedelta(minutes=1)
+
+
 def throughput(now: datetime, height: float = 60.0, width: float = 4.0) -> list[Bar]:
-    """Completed and failed jobs per minute over the last hour, oldest first."""
+    """Completed and failed jobs per minute over the last hour, oldest first: the
+    minutes the rollup wrote from JobStat, the newer ones (a minute or two) counted
+    in the job table."""
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=MINUTES - 1)
-    completed = _per_minute("completed_at", start)
-    failed = _per_minute("failed_at", start)
+    completed, failed, fresh = _rolled_up(start)
+    completed.update(_per_minute("completed_at", fresh))
+    failed.update(_per_minute("failed_at", fresh))
     minutes = [start + timedelta(minutes=i) for i in range(MINUTES)]
     peak = max([completed.get(m, 0) + failed.get(m, 0) for m in minutes] + [1])
     bars = []

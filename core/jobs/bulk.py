@@ -21,6 +21,7 @@ from core.durable import tokens
 from core.exceptions import InvalidJobError
 from core.jobs import dependencies
 from core.jobs.filters import filter_jobs
+from core.jobs.removal import delete_with_history
 from core.jobs.spec import clean_changes
 from core.models import EventType, Job, JobEvent, JobStatus
 from core.models.jobs import (
@@ -236,19 +237,8 @@ def _delete_chunk(
         ids = _lock_chunk(qs)
         if not ids:
             return 0, None
-        doomed = [job_id for job_id in ids if job_id not in kept]
-        deleted = events = 0
-        if doomed:
-            # Ids only: the ORM deletes the events and tokens with one statement each
-            # (nothing points at those tables) and applies the cron schedules' SET_NULL.
-            _, by_model = (
-                Job.objects.filter(id__in=doomed)
-                .exclude(status=JobStatus.PROCESSING)
-                .only("id")
-                .delete()
-            )
-            deleted = by_model.get(Job._meta.label, 0)
-            events = by_model.get(JobEvent._meta.label, 0)
+        gone = delete_with_history(ids, kept, statuses=DELETABLE_STATUSES)
+        deleted, events = gone["jobs"], gone["events"]
     who = actor if actor is not None else (metadata or {}).get("actor")
     # One line per chunk (not per job): a delete of millions stays readable.
     logger.info(

@@ -65,7 +65,7 @@ def _restore(edited: Any, stored: Any, keys: frozenset[str], path: str) -> Any:
                 if old is _MISSING:
                     raise InvalidJobError(
                         f"payload: {here[len('payload.') :]} holds {MASK}, the mask of a "
-                        "redacted value, and the job has no value there to keep; "
+                        "redacted value, and nothing is stored there to keep; "
                         "type the real value"
                     )
                 result[key] = old

@@ -25,8 +25,9 @@ from django.db import transaction
 
 from core import conf
 from core.jobs import dependencies
+from core.jobs.removal import delete_with_history
 from core.maintenance.base import Result, Task, TaskRun, done, plural
-from core.models import Job, JobEvent, JobStatus, WaitToken
+from core.models import Job, JobStatus
 
 #: (status, the timestamp it is pruned by, the setting giving the age)
 RULES = (
@@ -109,18 +110,7 @@ def _prune_chunk(
         )
         if not rows:
             return after, False
-        ids = [job_id for _, job_id in rows]
-        doomed = [job_id for job_id in ids if job_id not in kept]
-        if doomed:
-            # One DELETE each, no rows loaded: nothing points at these tables.
-            events, _ = JobEvent.objects.filter(job_id__in=doomed).delete()
-            tokens, _ = WaitToken.objects.filter(job_id__in=doomed).delete()
-            # The jobs through the ORM (ids only), so other tables' on_delete rules
-            # (a cron schedule's last_job) apply; its cascade finds no events left.
-            _, by_model = Job.objects.filter(id__in=doomed).only("id").delete()
-            totals["jobs"] += by_model.get(Job._meta.label, 0)
-            totals["events"] += events
-            totals["tokens"] += tokens
+        totals.update(delete_with_history((job_id for _, job_id in rows), kept))
     return rows[-1], len(rows) == size
 
 

@@ -15,6 +15,7 @@
  *     onError(error, status) { alert(error.message); },       // failed, cancelled, 4xx, gave up
  *     interval: 1000,                                          // ms between polls
  *     maxErrors: 10,                                           // consecutive failures tolerated
+ *     fetcher: (url, init) => fetch(url, init),                // optional: how to request
  *   });
  *   watcher.stop();  // no request and no callback after this
  *
@@ -32,6 +33,14 @@
  *   failures onError(error, null) runs (error.cause is the last failure) and it stops.
  * - One request at a time, chained with setTimeout. Each callback runs at most once
  *   per poll, and an exception thrown by a callback is reported, not swallowed.
+ * - fetcher(url, init), when given, is called instead of fetch with the same
+ *   arguments (init carries the AbortSignal that stop() uses) and must resolve to
+ *   a Response, or an object with its status, ok and json(); anything else
+ *   calls onError(TypeError, null) and stops. A fetcher that is not a function
+ *   throws a TypeError from watchJob itself.
+ *
+ * It sets globalThis.watchJob and nothing else, so an ES module may load it for
+ * that effect too: static/queueadmin/react.js (useJob) does, `import "./progress.js"`.
  */
 (() => {
   "use strict";
@@ -45,7 +54,7 @@
   }
 
   function report(error) {
-    if (typeof window.reportError === "function") window.reportError(error);
+    if (typeof globalThis.reportError === "function") globalThis.reportError(error);
     else setTimeout(() => { throw error; });
   }
 
@@ -60,6 +69,10 @@
   function watchJob(url, options = {}) {
     const interval = positive(options.interval, 1000);
     const maxErrors = Math.floor(positive(options.maxErrors, 10));
+    const fetcher = options.fetcher ?? ((input, init) => fetch(input, init));
+    if (typeof fetcher !== "function") {
+      throw new TypeError(`watchJob: fetcher must be a function, not ${typeof fetcher}`);
+    }
     let stopped = false;
     let timer = null;
     let controller = null;
@@ -109,18 +122,29 @@
       let response;
       let body = null;
       try {
-        response = await fetch(url, {
+        response = await fetcher(url, {
           credentials: "omit",
           cache: "no-store",
           headers: { Accept: "application/json" },
           signal: controller.signal,
         });
-        body = await response.json().catch(() => null);
+        if (response && typeof response.json === "function") {
+          body = await Promise.resolve()
+            .then(() => response.json())
+            .catch(() => null);
+        }
       } catch (error) {
         if (!stopped) retry(error);
         return;
       }
       if (stopped) return;
+      if (!response || typeof response.json !== "function" || !Number.isInteger(response.status)) {
+        const got = response === null ? "null" : typeof response;
+        const what = got === "object" ? "an object without them" : got;
+        const message = `the fetcher must resolve to a Response (status, ok, json()), got ${what}`;
+        end("onError", new TypeError(message), null);
+        return;
+      }
 
       const is4xx = response.status >= 400 && response.status < 500;
       if (response.ok && body && typeof body === "object") {
@@ -140,5 +164,5 @@
     return { stop };
   }
 
-  window.watchJob = watchJob;
+  globalThis.watchJob = watchJob;
 })();

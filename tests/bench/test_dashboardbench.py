@@ -74,6 +74,11 @@ def test_a_page_over_the_median_or_p95_target_or_not_200_is_slow():
     assert PageTiming("p", "/", 500, 1, 1, 1, 1).slow(150, 300)
 
 
+def test_the_health_checks_503_without_workers_is_a_right_answer_not_a_slow_page():
+    assert not PageTiming("api health", "/api/health", 503, 20, 25, 25, 12).slow(150, 300)
+    assert PageTiming("api jobs", "/api/jobs", 503, 20, 25, 25, 12).slow(150, 300)
+
+
 def test_p95_is_the_nearest_rank_percentile():
     assert percentile(list(range(1, 21)), 0.95) == 19
     assert percentile([5.0], 0.95) == 5.0

@@ -359,6 +359,16 @@ def test_query_count_does_not_grow_with_queues_or_channels(operator, settings):
     assert len(queue_names(html_of(operator))) == 12
 
 
+def test_running_counts_come_from_the_status_table_not_a_query_of_their_own(operator):
+    jobs("mail", 2, status="processing")
+    queue.set_queue_policy("mail", max_concurrency=3)
+    with CaptureQueriesContext(connection) as queries:
+        html = html_of(operator, headers={**HTMX, "HX-Target": "queue-table"})
+    assert '<td class="nowrap queue-running">2 / 3</td>' in queue_row(html, "mail")
+    sql = [q["sql"] for q in queries]
+    assert not [s for s in sql if "\"status\" = 'processing'" in s and "GROUP BY" in s]
+
+
 # -- pause and resume -------------------------------------------------------------------------
 
 

@@ -173,6 +173,7 @@ def test_the_wheel_holds_the_app_its_templates_and_static_files_and_nothing_else
     assert "core/templates/queueadmin/base.html" in names
     assert "core/static/queueadmin/dashboard.css" in names
     assert "core/static/queueadmin/progress.js" in names
+    assert "core/static/queueadmin/react.js" in names
     assert "core/py.typed" in names
     assert "queueadmin-0.1.0.dist-info/licenses/LICENSE" in names
     assert not [name for name in names if "/tests/" in name or name.endswith(".pyc")]

@@ -5,6 +5,7 @@ from django.db import connection
 
 from core import queue
 from core.drivers import get_driver
+from core.insights import counts as counts_module
 from core.insights.counts import Count, Counter, status_counts
 from core.models import Job
 
@@ -29,6 +30,7 @@ def statement_timeout() -> str:
         (Count(12_345, exact=False), "≈ 12.3k"),
         (Count(999_999, exact=False), "≈ 1M"),
         (Count(1_200_000, exact=False), "≈ 1.2M"),
+        (Count(1_234, exact=False, at_least=True), "1.2k+"),
     ],
 )
 def test_a_count_prints_exact_digits_or_a_marked_estimate(count, text):
@@ -96,3 +98,41 @@ def test_frequent_queue_values_come_from_planner_statistics(postgres_only):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE queueadmin_job")
     assert get_driver().frequent_values("queue") == {"mail": 0.5, "billing": 0.5}
+
+
+@pytest.fixture
+def sqlite_only():
+    if connection.vendor != "sqlite":
+        pytest.skip("checks SQLite's behaviour (PostgreSQL has planner estimates)")
+
+
+def test_sqlite_counts_a_filter_exactly_slice_by_slice_within_the_budget(sqlite_only, monkeypatch):
+    monkeypatch.setattr(counts_module, "FIRST_SLICE", 2)
+    add_jobs(5, queue="mail")
+    add_jobs(4)
+    counts = status_counts(Job.objects.filter(queue="mail"), Counter(seconds=5))
+    assert (counts["pending"], counts["all"]) == (Count(5), Count(5))
+
+
+def test_sqlite_shows_a_lower_bound_when_a_filter_outlasts_the_budget(sqlite_only, monkeypatch):
+    monkeypatch.setattr(counts_module, "FIRST_SLICE", 3)
+    add_jobs(6, queue="mail")
+    counts = status_counts(Job.objects.filter(queue="mail"), Counter(seconds=0))
+    # Only the newest slice of ids was counted before the budget ran out.
+    assert counts["pending"] == Count(3, exact=False, at_least=True)
+    assert str(counts["all"]) == "3+"
+    assert counts["completed"].note.startswith("at least")
+
+
+def test_sqlite_interrupts_a_query_over_its_time_limit_and_returns_none(sqlite_only):
+    def slow():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                "WHERE i < 1000000000) SELECT count(*) FROM n"
+            )
+            return cursor.fetchone()[0]
+
+    assert get_driver().run_within(0.05, slow) is None
+    assert Job.objects.count() == 0  # the connection is still usable
+    assert get_driver().run_within(5, lambda: Job.objects.count()) == 0

@@ -1,9 +1,12 @@
 """Leases: the heartbeat renews only what the worker tracks and reports what runs;
 recording a start before it runs (for jobs whose last worker was lost)."""
 
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from core import queue
@@ -69,3 +72,62 @@ def test_a_job_lost_once_has_its_start_recorded_before_it_runs(django_assert_num
     assert Job.objects.get(pk=job.pk).lost_count == 1
     [claimed] = get_driver().claim("w3", None, None, 1, 30.0)
     assert claimed.lost_count == 1  # so the worker calls mark_running first
+
+
+# -- no waiting on rows the worker's other threads hold (PostgreSQL) ------------------------
+
+
+@contextmanager
+def held_elsewhere(job: Job):
+    """``job``'s row locked by another connection, as the worker's completer holds the
+    rows whose outcomes it writes."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                Job.objects.select_for_update().filter(pk=job.pk).exists()
+                held.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join(10)
+
+
+@contextmanager
+def lock_timeout(text: str):
+    """A statement that waits for a row lock longer than ``text`` fails instead."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = '{text}'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mark_running_skips_an_ended_job_whose_outcome_is_being_written(postgres_only):
+    started, ended = processing(2)
+    Job.objects.filter(pk=ended.pk).update(seen_running_at=timezone.now())
+    with held_elsewhere(ended), lock_timeout("2s"):
+        assert get_driver().mark_running("w1", [started.pk], [ended.pk]) == [started.pk]
+    assert Job.objects.get(pk=ended.pk).seen_running_at is not None  # left to the completer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_skips_a_job_whose_row_another_thread_holds(postgres_only):
+    free, busy = processing(2)
+    before = lease_of(busy)
+    with held_elsewhere(busy), lock_timeout("2s"):
+        get_driver().heartbeat("w1", 30.0, [free.pk, busy.pk])
+    assert lease_of(free) > timezone.now() + timedelta(seconds=25)
+    assert lease_of(busy) == before  # renewed by the next heartbeat

@@ -15,6 +15,7 @@ from django.utils import timezone as dj_timezone
 
 from core import conf
 from core.dashboard.forms.fields import JSONTextField, TagsField
+from core.jobs.redaction import redact
 from core.models import CronSchedule
 from core.scheduling import cron
 
@@ -116,7 +117,8 @@ class ScheduleForm(forms.Form):
                 "payload": (
                     ""
                     if schedule.payload is None
-                    else json.dumps(schedule.payload, indent=2, ensure_ascii=False)
+                    # Shown redacted; a kept mask keeps the stored value (cron_edit).
+                    else json.dumps(redact(schedule.payload), indent=2, ensure_ascii=False)
                 ),
                 "tags": ", ".join(options.get("tags") or []),
                 "timeout": options.get("timeout"),

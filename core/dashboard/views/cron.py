@@ -27,7 +27,8 @@ from core.dashboard.forms.cron import (
     zone_problem,
 )
 from core.dashboard.redirects import redirect_to, safe_next
-from core.exceptions import InvalidScheduleError, QueueError, ScheduleNotFound
+from core.exceptions import InvalidJobError, InvalidScheduleError, QueueError, ScheduleNotFound
+from core.jobs.redaction import restore
 from core.models import CronSchedule, CronStatus
 from core.scheduling import cron
 
@@ -205,6 +206,12 @@ def cron_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ScheduleForm.for_schedule(schedule, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         changes = form.changes()
+        try:
+            if "payload" in changes:
+                changes["payload"] = restore(changes["payload"], schedule.payload)
+        except InvalidJobError as exc:
+            form.add_api_error(str(exc))
+            return _form_page(request, form, schedule)
         if not changes:
             messages.info(request, f"Schedule {schedule.name}: nothing changed.")
             return redirect_to(request, reverse("queueadmin:cron"))

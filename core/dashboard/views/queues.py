@@ -58,7 +58,8 @@ def queue_rows() -> tuple[list[QueueRow], bool]:
     """
     names = list(Queue.objects.order_by("name").values_list("name", flat=True))
     totals, table = counts.queue_status_counts(names)
-    usage = policies.queue_usage(table)
+    running = {name: cells[JobStatus.PROCESSING].value for name, cells in table.items()}
+    usage = policies.queue_usage(table, running)
     rows = [QueueRow(name, cells, usage[name]) for name, cells in table.items()]
     return rows, not totals["all"].exact
 

@@ -115,10 +115,16 @@ WITH w AS (
      WHERE id = %(worker)s
  RETURNING "order", ordered_by
 ), renewed AS (
+    -- Rows the worker's completer or starter holds right now are skipped, not waited
+    -- for (waiting is how the three deadlocked under load): they are being finished,
+    -- or were claimed or renewed moments ago, and the next heartbeat renews them.
     UPDATE {Job} SET locked_until = now() + %(lease)s * interval '1 second',
                      seen_running_at = CASE WHEN id = ANY(%(running_ids)s)
                                             THEN coalesce(seen_running_at, now()) END
-     WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
+     WHERE id IN (SELECT id FROM {Job}
+                   WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s
+                     AND status = 'processing'
+                   FOR UPDATE SKIP LOCKED)
 )
 -- The worker's order comes back as the row whose id is NULL.
 SELECT NULL::bigint, "order", ordered_by FROM w
@@ -188,12 +194,21 @@ SELECT id, 'reclaimed', now(), jsonb_build_object('reason', 'worker shutdown',
 MARK_RUNNING = sql(
     """
 WITH async AS (SELECT set_config('synchronous_commit', 'off', true)), ended AS (
+    -- The worker's completer may be writing these outcomes now: skip the rows it
+    -- holds (their status is about to change anyway) rather than wait for them, and
+    -- lock the starts in id order, so that this statement, the completer's and the
+    -- heartbeat's (which waits for nothing) never deadlock.
     UPDATE {Job} SET seen_running_at = NULL
-     WHERE id = ANY(%(ended)s) AND locked_by = %(worker)s AND status = 'processing'
+     WHERE id IN (SELECT id FROM {Job}
+                   WHERE id = ANY(%(ended)s) AND locked_by = %(worker)s
+                     AND status = 'processing'
+                   ORDER BY id FOR UPDATE SKIP LOCKED)
 )
 UPDATE {Job} SET seen_running_at = now()
   FROM async
- WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
+ WHERE id IN (SELECT id FROM {Job}
+               WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
+               ORDER BY id FOR UPDATE)
 RETURNING id
 """
 )

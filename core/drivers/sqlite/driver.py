@@ -6,10 +6,11 @@ workers queue on the busy timeout instead of failing.
 """
 
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -336,6 +337,22 @@ class SQLiteDriver(SQLiteStats, SQLiteClaimSteps, Driver):
         with self.connection.cursor() as cursor:
             cursor.execute(RESERVE_OFFSETS, [count, topic, partition])
             return cursor.fetchone()[0] - count
+
+    def run_within(self, seconds: float, query):
+        # SQLite has no statement timeout: a progress handler, called every few thousand
+        # virtual-machine steps, interrupts the statement once the time is up.
+        deadline = time.monotonic() + seconds
+        self.connection.ensure_connection()
+        raw = self.connection.connection
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        try:
+            return query()
+        except OperationalError as exc:
+            if "interrupted" in str(exc):
+                return None
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
 
     def copy_rows(self, table: str, columns: list[str], rows) -> int:
         names = ", ".join(f'"{name}"' for name in columns)
