@@ -12,10 +12,10 @@ from pydantic import Field
 from core import queue as jobs_api
 from core.api import params
 from core.api.responses import ApiError
+from core.api.views.jobs import job_page
 from core.dashboard.views.queues import queue_rows
 from core.dashboard.views.streams import topic_rows
 from core.insights.filters import JobFilterForm
-from core.jobs.filters import filter_jobs
 from core.mcp import shapes
 from core.mcp.access import Access
 from core.models import ChannelPolicy, Job, JobStatus, Topic, WaitToken, Worker, WorkerDeath
@@ -110,20 +110,8 @@ def read_tools(access: Access) -> list:
         }
         request = HttpRequest()
         request.GET = filter_query(arguments, key_paths)
-        form, size, after = params.list_query(request)
-        found = filter_jobs(**form.filters())
-        search = form.search()
-        if search is not None:
-            found = found.filter(search)
-        if after is not None:
-            found = found.filter(id__lt=after)
-        page = list(found.order_by("-id")[: size + 1])
-        more = len(page) > size
-        page = page[:size]
-        return {
-            "jobs": [shapes.job(row) for row in page],
-            "next_cursor": page[-1].pk if more else None,
-        }
+        page, next_cursor = job_page(request)
+        return {"jobs": [shapes.job(row) for row in page], "next_cursor": next_cursor}
 
     def get_job(
         job_id: int,

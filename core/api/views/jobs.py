@@ -9,13 +9,16 @@ from core.api.responses import ApiError, api_view, json_response
 from core.api.serialize import job_json
 from core.jobs.filters import filter_jobs
 from core.jobs.spec import ENQUEUE_OPTIONS
+from core.models import Job
 
 #: Fields of POST /api/jobs.
 ENQUEUE_FIELDS = ("job_type", "payload", *sorted(ENQUEUE_OPTIONS))
 
 
-def _list(request: HttpRequest) -> HttpResponse:
-    authenticate(request, "queueadmin.view_job")
+def job_page(request: HttpRequest) -> tuple[list[Job], int | None]:
+    """The jobs of ``GET /api/jobs``'s query string (filters, ``limit``, ``cursor``),
+    newest first, and the cursor of the next page (None on the last); the MCP server's
+    find_jobs reads them here too."""
     form, limit, cursor = params.list_query(request)
     jobs = filter_jobs(**form.filters())
     search = form.search()
@@ -26,11 +29,14 @@ def _list(request: HttpRequest) -> HttpResponse:
     page = list(jobs.order_by("-id")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
+    return page, page[-1].pk if more else None
+
+
+def _list(request: HttpRequest) -> HttpResponse:
+    authenticate(request, "queueadmin.view_job")
+    page, next_cursor = job_page(request)
     return json_response(
-        {
-            "jobs": [job_json(job, request) for job in page],
-            "next_cursor": page[-1].pk if more else None,
-        }
+        {"jobs": [job_json(job, request) for job in page], "next_cursor": next_cursor}
     )
 
 
