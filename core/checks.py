@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core import checks
 
 from core import conf
+from core.durations import duration_problem
 
 #: The backend's import paths a TASKS entry may name.
 BACKENDS = ("core.backend.QueueBackend", "core.jobs.tasks.QueueBackend")
@@ -137,5 +138,25 @@ def check_redact(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
             problem + ".",
             hint='For example QUEUEADMIN = {"REDACT": ["password", "token", "email"]}.',
             id="queueadmin.E006",
+        )
+    ]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_event_retention(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``QUEUEADMIN["EVENT_RETENTION"]`` is None or a positive duration."""
+    value = getattr(settings, "QUEUEADMIN", {})
+    value = value.get("EVENT_RETENTION") if isinstance(value, dict) else None
+    if value is None:
+        return []
+    seconds, problem = duration_problem(value)
+    if problem is None and seconds > 0:
+        return []
+    return [
+        checks.Error(
+            f'QUEUEADMIN["EVENT_RETENTION"] must be None or a positive duration, got {value!r}'
+            + (f": {problem}." if problem else "."),
+            hint='For example QUEUEADMIN = {"EVENT_RETENTION": "30d"}.',
+            id="queueadmin.E007",
         )
     ]

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "POLL_INTERVAL": None,
     #: Minimum seconds between two progress writes of one job (100% is always written).
     "PROGRESS_INTERVAL": 0.5,
+    #: Minimum seconds between two ``progress`` events in one job's history (the first
+    #: change is always recorded; None: none).
+    "PROGRESS_EVENT_INTERVAL": 5.0,
     #: Rows changed per statement by bulk edits/cancels and per insert by enqueue_many.
     "BULK_CHUNK_SIZE": 1000,
     #: Above this many rows the dashboard shows the planner's estimate ("≈ 1.2M")
@@ -82,6 +85,10 @@ DEFAULTS: dict[str, Any] = {
     #: Seconds after which failed jobs are deleted with their events and tokens
     #: (None: never).
     "PRUNE_FAILED_AFTER": 2_592_000,
+    #: Age after which job events are deleted from the history of jobs that stay (a
+    #: duration: seconds or "30d"; the stored ``added`` rows are kept). None: events
+    #: go only with their jobs (PRUNE_COMPLETED_AFTER, PRUNE_FAILED_AFTER).
+    "EVENT_RETENTION": None,
     #: Seconds a due pending job may wait (the next job of its queue to start, in claim
     #: order: priority, then run_at) before ``queue_health`` and /api/health fail.
     "HEALTH_MAX_PENDING_AGE": 300.0,
@@ -105,6 +112,14 @@ DEFAULTS: dict[str, Any] = {
     #: Payload key names whose values the dashboard, the admin and the JSON API show as
     #: "•••" (matched case-insensitively at any depth); handlers get the real values.
     "REDACT": [],
+    #: Dotted path of a generator function each handler thread of a worker runs once
+    #: when it starts: what it yields is handed to that thread's jobs as
+    #: ``ctx.resources``, the code after the yield runs when the thread ends (None:
+    #: none; ``@core.handlers.worker_setup`` registers one too).
+    "WORKER_SETUP": None,
+    #: Dotted path of a function ``fn(job) -> str`` whose text the worker adds to each
+    #: job's log line (None: none; ``@core.handlers.job_describer`` registers one too).
+    "JOB_DESCRIBER": None,
 }
 
 

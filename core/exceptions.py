@@ -55,3 +55,57 @@ class SubscriptionNotFound(QueueError, LookupError):
 
 class InvalidWorkerOrderError(QueueError, ValueError):
     """An order to workers (its name, worker ids or user) is invalid; nothing was written."""
+
+
+class NotificationsUnavailable(QueueError, NotImplementedError):
+    """The database sends no job notifications (they need PostgreSQL's LISTEN/NOTIFY)."""
+
+
+class JobFailed(QueueError):
+    """The job failed for good (``core.queue.call``, ``Job.wait(raise_on_failure=True)``).
+
+    ``job`` is the job as it ended; ``error`` its last error entry (a dict with
+    ``message``, ``type``, ``traceback``, ``attempt`` and ``reason``), or None.
+    """
+
+    def __init__(self, job, error: dict | None = None) -> None:
+        self.job = job
+        self.error = error
+        if error:
+            what = f"{error.get('type') or 'Error'}: {error.get('message', '')}"
+            attempt = f" (attempt {error['attempt']})" if error.get("attempt") is not None else ""
+        else:
+            what, attempt = "no error recorded", ""
+        super().__init__(f"job {job.pk} ({job.job_type}) failed{attempt}: {what}")
+
+    def __reduce__(self):
+        return type(self), (self.job, self.error)
+
+    @property
+    def message(self) -> str:
+        return (self.error or {}).get("message", "")
+
+    @property
+    def type(self) -> str:
+        return (self.error or {}).get("type", "")
+
+    @property
+    def traceback(self) -> str:
+        return (self.error or {}).get("traceback", "")
+
+    @property
+    def attempt(self) -> int | None:
+        return (self.error or {}).get("attempt")
+
+
+class JobCancelled(JobFailed):
+    """The job was cancelled before it completed (``error``: its last error, if any)."""
+
+    def __init__(self, job, error: dict | None = None) -> None:
+        super().__init__(job, error)
+        QueueError.__init__(self, f"job {job.pk} ({job.job_type}) was cancelled")
+
+
+class LockLost(QueueError):
+    """A job leased by ``dequeue`` is no longer held by that lease (it expired and the job
+    was reclaimed, an operator cancelled it, or the lease already finished it)."""

@@ -11,7 +11,10 @@ from core.durable.tokens import complete_token, create_token, expire_token, expi
 from core.jobs.bulk import cancel_jobs, delete_jobs, edit_jobs, retry_jobs
 from core.jobs.changes import cancel_job, delete_job, edit_job, retry_job, run_job_now
 from core.jobs.enqueue import enqueue, enqueue_many
+from core.jobs.idle import wait_idle
 from core.jobs.lookup import find_jobs, get_job, job_events, wait
+from core.jobs.notifications import listen
+from core.jobs.replies import call
 from core.scheduling.cron import (
     add_cron,
     edit_cron,
@@ -34,9 +37,12 @@ from core.scheduling.policies import (
     set_channel_policy,
     set_queue_policy,
 )
+from core.worker.dequeue import dequeue
+from core.worker.once import run_once
 
 __all__ = [
     "add_cron",
+    "call",
     "cancel_job",
     "cancel_jobs",
     "channel_usage",
@@ -45,6 +51,7 @@ __all__ = [
     "create_token",
     "delete_job",
     "delete_jobs",
+    "dequeue",
     "edit_cron",
     "edit_job",
     "edit_jobs",
@@ -61,6 +68,7 @@ __all__ = [
     "job_events",
     "list_crons",
     "list_queue_policies",
+    "listen",
     "pause_cron",
     "pause_queue",
     "queue_usage",
@@ -71,7 +79,9 @@ __all__ = [
     "retry_jobs",
     "run_cron_now",
     "run_job_now",
+    "run_once",
     "set_channel_policy",
     "set_queue_policy",
     "wait",
+    "wait_idle",
 ]

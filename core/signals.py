@@ -1,6 +1,6 @@
 """Job lifecycle signals: connect receivers to react when jobs are added, start and finish.
 
-Every signal is sent with ``sender=Job`` (``core.models.Job``) through ``send``,
+Every job signal is sent with ``sender=Job`` (``core.models.Job``) through ``send``,
 which calls the receivers with ``send_robust``: a receiver that raises is logged
 on the ``queueadmin.signals`` logger and never changes a job's outcome, nor
 stops the enqueue or the worker. Senders ask ``has_listeners`` first, so while
@@ -52,6 +52,18 @@ job_started = Signal(use_caching=True)
 #: ``"failed"``, otherwise None; ``output`` is None unless ``"completed"``.
 job_finished = Signal(use_caching=True)
 
+#: Sent when a worker thread or process dies unexpectedly, with ``sender=Worker``
+#: (``core.models.Worker``). ``kind="process"``: a ``runworker --processes`` child
+#: exited unasked (sent by the supervisor process, before it starts a replacement).
+#: ``kind="thread"``: a handler thread of a worker ended outside a job (an error in
+#: the worker itself, or its ``WORKER_SETUP`` raised; sent by that worker process).
+#: Keyword arguments: ``worker_id`` (the Worker row's id, or ``host:pid`` for a
+#: process that never registered), ``kind``, ``reason`` (a short text), ``exitcode``
+#: (the process's exit code, else None), ``signal_name`` (the name of the signal
+#: that killed the process, e.g. ``"SIGKILL"``, else None), ``thread`` (the thread's name,
+#: else None).
+worker_died = Signal(use_caching=True)
+
 #: Every ``outcome`` ``job_finished`` sends.
 OUTCOMES = (
     "completed",
@@ -79,4 +91,9 @@ def send(signal: Signal, sender: Any, **kwargs: Any) -> None:
             )
 
 
-_NAMES = {job_enqueued: "job_enqueued", job_started: "job_started", job_finished: "job_finished"}
+_NAMES = {
+    job_enqueued: "job_enqueued",
+    job_started: "job_started",
+    job_finished: "job_finished",
+    worker_died: "worker_died",
+}

@@ -3,15 +3,17 @@
 ``Checks(error)`` raises ``error("<field>: <what is wrong>")``, so each caller
 keeps its own exception class (InvalidJobError, InvalidPolicyError,
 InvalidStreamError…) while the rules and the messages are written once.
-Every check returns the cleaned value. Imports: exceptions only.
+Every check returns the cleaned value. Imports: exceptions and durations only.
 """
 
 import json
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+
+from core.durations import duration_problem
 
 #: What a queue or channel name may hold.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$")
@@ -171,24 +173,26 @@ class Checks:
     def seconds(
         self, field: str, value: Any, *, positive: bool = False, most: float | None = None
     ) -> float:
-        """A finite number of seconds (or a timedelta): zero or more, or more than zero
-        when ``positive``, and at most ``most`` (never more than MAX_SECONDS)."""
-        if isinstance(value, timedelta):
-            value = value.total_seconds()
-        if not _is_number(value):
-            raise self.fail(field, f"must be a number of seconds or a timedelta, got {value!r}")
+        """A duration (seconds, a timedelta or a string such as ``"15m"``, read by
+        core.durations.parse_duration): zero or more, or more than zero when
+        ``positive``, and at most ``most`` (never more than MAX_SECONDS)."""
+        given = value
+        value, problem = duration_problem(value)
+        if problem is not None and most is not None and problem.startswith("must be zero or more"):
+            problem = f"must be more than 0 and at most {most:g} seconds, got {given!r}"
+        if problem is not None:
+            raise self.fail(field, problem)
         if value > MAX_SECONDS and (most is None or most >= MAX_SECONDS):
             raise self.fail(
-                field, f"must be at most {MAX_SECONDS:,.0f} seconds (10 years), got {value!r}"
+                field, f"must be at most {MAX_SECONDS:,.0f} seconds (10 years), got {given!r}"
             )
         if most is not None and not 0 < value <= most:
             raise self.fail(
-                field, f"must be more than 0 and at most {most:g} seconds, got {value!r}"
+                field, f"must be more than 0 and at most {most:g} seconds, got {given!r}"
             )
-        if value < 0 or (positive and value == 0):
-            bound = "more than zero" if positive else "zero or more"
-            raise self.fail(field, f"must be {bound} seconds, got {value!r}")
-        return float(value)
+        if positive and value == 0:
+            raise self.fail(field, f"must be more than zero seconds, got {given!r}")
+        return value
 
     def positive(self, field: str, value: Any) -> float:
         """A finite number above zero."""

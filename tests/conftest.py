@@ -30,6 +30,16 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True)
+def _close_job_listener():
+    """Close the job-notification listener a test's waits opened (core.jobs.replies):
+    its connection would keep the test database from being dropped."""
+    yield
+    from core.jobs import replies
+
+    replies.close_listener()
+
+
 @pytest.fixture
 def postgres_only(db):
     """Skip unless the suite runs on PostgreSQL."""

@@ -236,3 +236,9 @@ def record_order(payload, ctx):
     """Append "pid job-id" to a file: the order each worker ran its jobs in."""
     with open(payload["file"], "a") as fh:
         fh.write(f"{os.getpid()} {ctx.job_id}\n")
+
+
+@handler("test.channel")
+def channel(payload, ctx):
+    """Return the channel the job was claimed from (ctx.channel)."""
+    return {"channel": ctx.channel}

@@ -401,7 +401,7 @@ def test_publish_to_a_missing_topic_with_bad_data_leaves_no_topic(bad):
 def test_publish_many_with_one_bad_message_leaves_no_topic():
     messages = [{"data": 1}, {"data": 2, "key": NUL}]
     refused(InvalidStreamError, streams.publish_many, "new", messages)
-    refused(InvalidStreamError, streams.publish_many, "new", [{"data": 1, "partition": 1}])
+    refused(InvalidStreamError, streams.publish_many, "new", [{"data": 1, "partition": 1024}])
     refused(InvalidStreamError, streams.publish_many, "new", [{"data": 1, "partition": 2**70}])
     refused(InvalidStreamError, streams.publish_many, "new", "not a list")
     assert streams.publish_many("new", []) == []
@@ -443,7 +443,7 @@ def test_the_event_log_refuses_unstorable_readers_and_data(bad):
     refused(InvalidStreamError, eventlog.push, "events", 0, bad, {"ok": True})
     refused(InvalidStreamError, eventlog.push, "events", 0, "me", {"text": bad})
     refused(InvalidStreamError, eventlog.push, "events", 0, "me", nested(MAX_JSON_DEPTH + 1))
-    refused(InvalidStreamError, eventlog.push, "events", 3, "me", {"ok": True})
+    refused(InvalidStreamError, eventlog.push, "events", streams.MAX_PARTITIONS, "me", {"ok": True})
     assert not Topic.objects.exists()
 
 

@@ -11,7 +11,17 @@ CORE = Path(__file__).resolve().parent.parent / "core"
 #: core's top-level packages and modules, lowest first. A module may import its own
 #: layer and the layers below it, never one above.
 LAYERS = (
-    {"exceptions", "conf", "validation", "legacy", "signals", "checks", "faults", "readiness"},
+    {
+        "exceptions",
+        "durations",
+        "conf",
+        "validation",
+        "legacy",
+        "signals",
+        "checks",
+        "faults",
+        "readiness",
+    },
     {"models", "migrations"},
     {"drivers"},
     {"durable"},

@@ -124,6 +124,7 @@ class JobAdmin(GuardedAdmin):
                     "retry_delay_max",
                     "timeout",
                     "force_kill_on_timeout",
+                    "lock_timeout",
                     "dead_letter_job_type",
                 )
             },

@@ -79,6 +79,13 @@ _JOB_PROPERTIES = {
     },
 }
 
+#: A duration: seconds, or text read by core.durations.parse_duration.
+_DURATION = {
+    "type": ["number", "string"],
+    "minimum": 0,
+    "description": 'Seconds, or a duration such as "500ms", "15m", "48h", "7d", "2w" or "1h30m".',
+}
+
 _ENQUEUE_PROPERTIES = {
     "job_type": {"type": "string", "minLength": 1, "maxLength": 200},
     "payload": _ANY,
@@ -86,13 +93,23 @@ _ENQUEUE_PROPERTIES = {
     "channel": {"type": ["string", "null"], "maxLength": 200, "pattern": NAME_PATTERN},
     "priority": {"type": "integer", "minimum": -100, "maximum": 100},
     "run_at": {**_NULL_DATETIME, "description": "When it becomes due; give a UTC offset."},
-    "delay": {"type": ["number", "null"], "minimum": 0, "description": "Seconds from now."},
+    "delay": {**_DURATION, "description": f"From now. {_DURATION['description']}"},
     "max_attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
-    "retry_delay": {"type": "number", "minimum": 0},
+    "retry_delay": _DURATION,
     "retry_backoff": {"type": "string", "enum": RetryBackoff.values},
-    "retry_delay_max": {"type": "number", "minimum": 0},
-    "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    "retry_delay_max": _DURATION,
+    "timeout": {
+        "type": ["number", "string"],
+        "exclusiveMinimum": 0,
+        "description": _DURATION["description"],
+    },
     "force_kill_on_timeout": {"type": "boolean"},
+    "lock_timeout": {
+        "type": ["number", "string"],
+        "exclusiveMinimum": 0,
+        "description": "How long each lease of the job lasts (runworker and dequeue). "
+        + _DURATION["description"],
+    },
     "tags": {
         "type": "array",
         "items": {"type": "string", "minLength": 1, "maxLength": 100},

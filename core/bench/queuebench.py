@@ -63,7 +63,7 @@ TUNED = "--concurrency 8 --batch-size 2000 --processes 2"
 TIMEOUT = 600.0
 
 #: The phases, in the order they run.
-PHASES = ("raw", "single", "bulk", "processing", "tuned", "channels", "latency")
+PHASES = ("raw", "single", "bulk", "processing", "tuned", "channels", "latency", "call")
 #: The count options of ``manage.py queuebench``.
 COUNTS = (
     CountOption("single", 2000, "jobs enqueued one at a time (and raw one-row INSERT commits)"),
@@ -75,6 +75,7 @@ COUNTS = (
     CountOption("raw-batch", 1000, "rows per claim of the raw claim + complete loop"),
     CountOption("channels", 1000, "the channels phase spreads --jobs over N channels"),
     CountOption("latency-samples", 200, "jobs enqueued one by one to an idle worker"),
+    CountOption("call-samples", 200, "core.queue.call round trips to an idle worker"),
 )
 
 

@@ -104,15 +104,19 @@ class Driver:
         job_types: list[str] | None,
         limit: int,
         lease: float,
+        channel: str | None = None,
     ) -> list[ClaimedJob]:
         """Move up to ``limit`` due pending jobs to processing for ``worker_id``.
 
-        Counts the attempt, sets the lease and writes the ``processing`` events.
-        ``queues``/``job_types`` None means any. Paused queues are skipped, queue and
-        channel limits kept, and channels served round-robin (core.drivers.claim);
-        without any of those it is one statement, in run order.
+        Counts the attempt, sets the lease (``lease`` seconds, or the job's own
+        ``lock_timeout``) and writes the ``processing`` events. ``queues``/``job_types``
+        None means any; ``channel`` takes only that channel's jobs. Paused queues are
+        skipped, queue and channel limits kept, and channels served round-robin
+        (core.drivers.claim); without any of those it is one statement, in run order.
         """
-        return claiming.claim(self, self.rotation, worker_id, queues, job_types, limit, lease)
+        return claiming.claim(
+            self, self.rotation, worker_id, queues, job_types, limit, lease, channel
+        )
 
     def mark_running(
         self, worker_id: str, job_ids: list[int], ended_ids: list[int] = ()
@@ -179,6 +183,13 @@ class Driver:
         (a started job's is taken back)."""
         raise NotImplementedError
 
+    def hold(self, owner: str, job_ids: list[int], lock: float | None, lease: float) -> list[tuple]:
+        """Take or renew the leases of processing jobs ``owner`` holds: each lasts
+        ``lock`` seconds from now (None: the job's ``lock_timeout``, else ``lease``), and
+        the job counts as running (if the lease runs out, reclaim charges the attempt).
+        Returns (id, locked_until, state) of the jobs still held; the others were lost."""
+        raise NotImplementedError
+
     def reserve_offsets(self, topic: str, partition: int, count: int) -> int:
         """Move a partition's next offset on by ``count`` in the caller's transaction and
         return the first of the reserved offsets. The partition's row stays locked
@@ -189,6 +200,25 @@ class Driver:
     def listen(self):
         """A Listener (wait(timeout) -> bool, close()) for wake-ups, or None."""
         return None
+
+    #: Whether ``notify_jobs`` sends anything (PostgreSQL's NOTIFY on EVENTS_CHANNEL).
+    supports_job_notifications = False
+
+    def notify_jobs(self, rows: list[tuple[int, str, str, str]]) -> None:
+        """Announce, with the caller's transaction's commit, that jobs changed: ``rows``
+        are (id, queue, event, status), event one of rows.JOB_EVENTS. One notification
+        per job, all in one statement; nothing is sent if the transaction rolls back.
+        Code that completes, fails, defers or deletes jobs with the ORM calls this in the
+        same ``transaction.atomic()`` block. A no-op on databases without NOTIFY."""
+
+    def listen_jobs(self):
+        """A dedicated connection receiving EVENTS_CHANNEL notifications (an object with
+        ``events(timeout) -> list[dict]`` and ``close()``); raises NotImplementedError
+        on databases without NOTIFY."""
+        raise NotImplementedError(
+            f"{self.vendor or 'this database'} has no job notifications: "
+            "they need PostgreSQL (LISTEN/NOTIFY)"
+        )
 
     # -- dashboard and seeding -----------------------------------------------
 

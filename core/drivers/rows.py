@@ -10,6 +10,12 @@ from typing import Any
 TAG_MODES = ("exact", "all", "any", "none")
 #: Channel the PostgreSQL driver NOTIFYs on enqueue.
 NOTIFY_CHANNEL = "queueadmin_jobs"
+#: Channel the PostgreSQL driver NOTIFYs when a job finishes, fails, is deferred or
+#: retried, cancelled or deleted: one JSON payload per job, {"id", "queue", "event",
+#: "status"}, sent with the commit that makes it true (see core.jobs.notifications).
+EVENTS_CHANNEL = "queueadmin_events"
+#: The ``event`` values sent on EVENTS_CHANNEL.
+JOB_EVENTS = ("completed", "failed", "retried", "deferred", "cancelled", "deleted")
 
 
 @dataclass(slots=True)
@@ -31,6 +37,10 @@ class ClaimedJob:
     #: Times a worker was lost while holding this job without knowing whether its
     #: handler was running: the worker records this job's start before running it.
     lost_count: int = 0
+    #: The job's channel (None: none).
+    channel: str | None = None
+    #: Seconds each lease of this job lasts (None: the worker's lease).
+    lock_timeout: float | None = None
 
 
 @dataclass(slots=True)
@@ -84,6 +94,7 @@ INSERT_FIELDS = (
     "idempotency_key",
     "depends_on",
     "dead_letter_job_type",
+    "lock_timeout",
 )
 
 _INSERT_VALUES = operator.itemgetter(*INSERT_FIELDS)
@@ -103,7 +114,8 @@ def insert_values(rows: list[dict[str, Any]], run_at: Callable[[Any], Any]) -> l
 
 CLAIM_COLUMNS = (
     "id, job_type, queue, payload, attempts, max_attempts, retry_delay, retry_backoff, "
-    "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type, lost_count"
+    "retry_delay_max, timeout, force_kill_on_timeout, dead_letter_job_type, lost_count, "
+    "channel, lock_timeout"
 )
 
 
@@ -144,4 +156,6 @@ def claimed_from_row(row: tuple) -> ClaimedJob:
         force_kill_on_timeout=bool(row[10]),
         dead_letter_job_type=row[11],
         lost_count=row[12],
+        channel=row[13],
+        lock_timeout=row[14],
     )

@@ -1,5 +1,6 @@
 """JobContext: what a handler gets besides its payload."""
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -11,12 +12,14 @@ from django.utils import timezone
 from core import conf
 from core.durable import tokens
 from core.durable.waits import AwaitToken, Defer, Sleep
+from core.durations import add_months
 from core.exceptions import InvalidJobError, StepError
 from core.models import EventType, Job, JobEvent, JobStatus, WaitToken
 from core.models.jobs import event_metadata
 from core.validation import Checks
 
 _UNSET = object()
+logger = logging.getLogger("queueadmin.worker")
 check = Checks(InvalidJobError)
 
 
@@ -34,6 +37,7 @@ class JobContext:
         worker_id: str,
         timeout: float | None = None,
         abort_event: threading.Event | None = None,
+        channel: str | None = None,
     ) -> None:
         #: The job's id.
         self.job_id = job_id
@@ -41,6 +45,8 @@ class JobContext:
         self.job_type = job_type
         #: The queue it was claimed from.
         self.queue = queue
+        #: Its channel (None: it has none).
+        self.channel = channel
         #: 1 for the first run, 2 for the first retry...
         self.attempt = attempt
         #: Attempts the job gets in all.
@@ -53,14 +59,20 @@ class JobContext:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         #: Seconds the job may run (its timeout), the default of ``prolong()``.
         self.timeout = timeout
+        #: What the worker's per-thread setup yielded for the thread running this job
+        #: (the WORKER_SETUP setting or ``@core.handlers.worker_setup``); None without
+        #: one, and in the child process of a ``force_kill_on_timeout`` job.
+        self.resources: Any = None
         self._output: Any = _UNSET
         self._progress_written_at = 0.0
+        self._progress_event: tuple[float, int] | None = None  # (monotonic, value) of the last
         self._steps: dict[str, Any] | None = None  # step_data, loaded on first use
         self._state: Any = _UNSET
         self._names_run: set[str] = set()
         self._waits = 0
         self._tokens = 0
-        self._on_timeout: Callable[[], float | None] | None = None
+        self._on_timeout: Callable[[], Any] | None = None
+        self._timeout_lock = threading.Lock()  # the worker and the handler may both ask
         #: time.monotonic() of the handler's last call into ctx (0: none yet); the
         #: worker's thread pings read it to tell a stuck thread (core.worker.pings).
         self.reported_at = 0.0
@@ -77,6 +89,7 @@ class JobContext:
             worker_id=worker_id,
             timeout=job.timeout,
             abort_event=abort_event,
+            channel=job.channel,
         )
 
     def heartbeat(self) -> None:
@@ -107,9 +120,27 @@ class JobContext:
         if percent < 100 and now - self._progress_written_at < conf.get("PROGRESS_INTERVAL"):
             return
         self._progress_written_at = now
-        Job.objects.filter(
+        updated = Job.objects.filter(
             pk=self.job_id, status=JobStatus.PROCESSING, locked_by=self.worker_id
         ).update(progress=int(percent), updated_at=timezone.now())
+        if updated:
+            self._progress_history(int(percent), now)
+
+    def _progress_history(self, value: int, now: float) -> None:
+        """Write a ``progress`` event for a changed value: the first one, then at most
+        one per PROGRESS_EVENT_INTERVAL seconds (None: never)."""
+        interval = conf.get("PROGRESS_EVENT_INTERVAL")
+        last = self._progress_event
+        if interval is None or (
+            last is not None and (last[1] == value or now - last[0] < interval)
+        ):
+            return
+        self._progress_event = (now, value)
+        JobEvent.objects.create(
+            job_id=self.job_id,
+            type=EventType.PROGRESS,
+            metadata=event_metadata(progress=value, attempt=self.attempt),
+        )
 
     def set_output(self, data: Any) -> None:
         """Set the job's output (JSON); it wins over the handler's return value."""
@@ -165,14 +196,49 @@ class JobContext:
         return result
 
     def wait_for(
-        self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
+        self,
+        duration: float | str | timedelta | None = None,
+        /,
+        *,
+        seconds: float = 0,
+        minutes: float = 0,
+        hours: float = 0,
+        days: float = 0,
+        weeks: float = 0,
+        months: int = 0,
+        years: int = 0,
     ) -> None:
         """Park the job for this long, freeing the worker; the handler then runs
-        again from the top (its finished steps replayed) and returns from here."""
-        span = timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        again from the top (its finished steps replayed) and returns from here.
+
+        ``duration`` is a duration (``"15m"``, ``"2d"``, seconds, a timedelta);
+        months and years are calendar ones, counted in the current timezone
+        (settings.TIME_ZONE), the wall-clock time kept: Jan 31 + 1 month = Feb 28."""
+        span = timedelta()
+        if duration is not None:
+            span = timedelta(seconds=check.seconds("wait_for", duration))
+        for name, value in (("months", months), ("years", years)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidJobError(
+                    f"wait_for: {name} must be a whole number >= 0, got {value!r}"
+                )
+        try:
+            span += timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days, weeks=weeks)
+        except (TypeError, OverflowError):
+            raise InvalidJobError(
+                "wait_for: seconds, minutes, hours, days and weeks must be numbers"
+            ) from None
         if span.total_seconds() < 0:
             raise InvalidJobError(f"wait_for: the time must not be negative, got {span}")
-        self._wait(lambda: timezone.now() + span)
+
+        def wake() -> datetime:
+            moment = timezone.localtime(timezone.now())
+            try:
+                return add_months(moment, months + 12 * years) + span
+            except OverflowError:
+                raise InvalidJobError("wait_for: the wake-up time is out of range") from None
+
+        self._wait(wake)
 
     def wait_until(self, moment: datetime) -> None:
         """Park the job until ``moment`` (timezone-aware), freeing the worker."""
@@ -218,11 +284,7 @@ class JobContext:
     def defer(self, delay: float | timedelta, state: Any = None) -> None:
         """End this run without counting a failure and run again after ``delay``
         seconds with ``ctx.state`` set to ``state``."""
-        if isinstance(delay, timedelta):
-            delay = delay.total_seconds()
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
-            raise InvalidJobError(f"defer: delay must be a number of seconds >= 0, got {delay!r}")
-        raise Defer(delay=float(delay), state=check.json("state", state))
+        raise Defer(delay=check.seconds("defer: delay", delay), state=check.json("state", state))
 
     def steps_to_save(self) -> dict[str, Any]:
         """The step data to write when the run is parked."""
@@ -230,15 +292,15 @@ class JobContext:
 
     # -- deadlines ---------------------------------------------------------------------
 
-    def prolong(self, seconds: float | None = None) -> None:
-        """Reset the deadline to ``seconds`` from now (default: the job's timeout)
-        and renew the lease; recorded as a ``prolonged`` event."""
+    def prolong(self, seconds: float | str | timedelta | None = None) -> None:
+        """Reset the deadline to ``seconds`` (a duration: ``"10m"``, seconds, a
+        timedelta) from now (default: the job's timeout) and renew the lease;
+        recorded as a ``prolonged`` event."""
         self.reported_at = time.monotonic()
         seconds = self.timeout if seconds is None else seconds
         if seconds is None:
             return
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-            raise InvalidJobError(f"prolong: seconds must be positive, got {seconds!r}")
+        seconds = check.seconds("prolong", seconds, positive=True)
         self.deadline = time.monotonic() + seconds
         lease = max(conf.get("LEASE_SECONDS"), float(seconds))
         now = timezone.now()
@@ -252,18 +314,27 @@ class JobContext:
                 metadata=event_metadata(seconds=seconds, attempt=self.attempt),
             )
 
-    def on_timeout(self, callback: Callable[[], float | None]) -> None:
-        """Call ``callback()`` when the deadline passes; if it returns seconds,
-        the deadline is extended once by that much."""
+    def on_timeout(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` each time the deadline passes: while it returns a
+        duration (seconds, ``"5m"``, a timedelta) the deadline moves that far
+        from now; once it declines (None, 0, False) the job times out."""
         self._on_timeout = callback
 
     def extend_on_timeout(self) -> bool:
-        """At the deadline: give the on_timeout callback its one chance to extend."""
-        callback, self._on_timeout = self._on_timeout, None
-        if callback is None:
+        """At the deadline: ask the on_timeout callback for more time (again at each
+        new deadline, until it declines). True if the deadline moved."""
+        with self._timeout_lock:
+            if self.deadline is not None and time.monotonic() < self.deadline:
+                return True  # the other thread asked a moment ago and got more time
+            callback = self._on_timeout
+            if callback is None:
+                return False
+            try:
+                seconds = callback()
+                if seconds:
+                    self.prolong(seconds)
+                    return True
+            except Exception:
+                logger.exception("on_timeout callback of job %s failed; it times out", self.job_id)
+            self._on_timeout = None  # it declined: not asked again
             return False
-        seconds = callback()
-        if not seconds:
-            return False
-        self.prolong(seconds)
-        return True

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.drivers import get_driver
 from core.models import EventType, Job, JobEvent, JobStatus, TokenStatus, WaitToken
 from core.models.jobs import event_metadata
 from core.validation import MAX_SECONDS
@@ -91,6 +92,8 @@ def park(job_id: int, worker_id: str, request: Suspend, step_data: dict) -> bool
             raise TypeError(f"unknown suspend request {request!r}")
         job.save()
         JobEvent.objects.create(job=job, type=event, metadata=event_metadata(**meta))
+        if isinstance(request, Defer):  # announced with this commit (PostgreSQL)
+            get_driver().notify_jobs([(job.pk, job.queue, "deferred", job.status)])
     return True
 
 

@@ -17,9 +17,10 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from core import conf
+from core.drivers import get_driver
 from core.durable import tokens
 from core.exceptions import InvalidJobError
-from core.jobs import dependencies
+from core.jobs import dependencies, notifications
 from core.jobs.filters import filter_jobs
 from core.jobs.removal import delete_with_history
 from core.jobs.spec import clean_changes
@@ -159,6 +160,7 @@ def change_chunk(
             return 0, None
         now = timezone.now()
         changed = Job.objects.filter(id__in=ids, status__in=spec.allowed)
+        _announce(spec.event, changed)
         count = changed.update(**spec.values(now), updated_at=now)
         JobEvent.objects.bulk_create(
             [JobEvent(job_id=i, type=spec.event, metadata=metadata) for i in ids],
@@ -167,6 +169,21 @@ def change_chunk(
         if spec.event == EventType.CANCELLED:
             tokens.time_out_tokens_of(ids)  # nobody can wake a cancelled job any more
     return count, ids[-1]
+
+
+#: The notification sent for each job a bulk action changes, by its event: (event, status).
+_NOTIFIED = {
+    EventType.CANCELLED: ("cancelled", JobStatus.CANCELLED),
+    EventType.RETRIED: ("retried", JobStatus.PENDING),
+}
+
+
+def _announce(event: str, changed: QuerySet[Job]) -> None:
+    """Notify, with the chunk's commit, the jobs of ``changed`` (locked) a cancel or a
+    retry is about to change (see core.jobs.notifications)."""
+    if event in _NOTIFIED and get_driver().supports_job_notifications:
+        name, status = _NOTIFIED[event]
+        notifications.notify_jobs(changed.values_list("id", "queue"), name, status)
 
 
 def _change_all(spec: BulkAction, filters: Mapping[str, Any], metadata: dict[str, Any]) -> int:
@@ -237,7 +254,7 @@ def _delete_chunk(
         ids = _lock_chunk(qs)
         if not ids:
             return 0, None
-        gone = delete_with_history(ids, kept, statuses=DELETABLE_STATUSES)
+        gone = delete_with_history(ids, kept, statuses=DELETABLE_STATUSES, notify=True)
         deleted, events = gone["jobs"], gone["events"]
     who = actor if actor is not None else (metadata or {}).get("actor")
     # One line per chunk (not per job): a delete of millions stays readable.

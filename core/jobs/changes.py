@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.durable import tokens
 from core.exceptions import JobNotFound, JobStateError
-from core.jobs import dependencies, spec
+from core.jobs import dependencies, notifications, spec
 from core.jobs.lookup import job_pk
 from core.models import EventType, Job, JobEvent, JobStatus
 from core.models.jobs import (
@@ -56,6 +56,7 @@ def retry_job(job_id: int, *, actor: Any = None) -> Job:
         job.locked_by = job.locked_until = None
         job.started_at = job.completed_at = job.failed_at = job.cancelled_at = None
         job.save()
+        notifications.notify_jobs([job], "retried")
         JobEvent.objects.create(
             job=job,
             type=EventType.RETRIED,
@@ -76,6 +77,7 @@ def cancel_job(job_id: int, *, actor: Any = None) -> Job:
         job.status = JobStatus.CANCELLED
         job.cancelled_at = timezone.now()
         job.save()
+        notifications.notify_jobs([job], "cancelled")
         JobEvent.objects.create(
             job=job,
             type=EventType.CANCELLED,
@@ -117,6 +119,7 @@ def delete_job(job_id: int, *, actor: Any = None) -> None:
     """
     with transaction.atomic():
         job = _locked_job(job_id, tuple(set(JobStatus.values) - {JobStatus.PROCESSING}), "delete")
+        notifications.notify_jobs([job], "deleted", "deleted")
         job.delete()
     # Its events go with it, so the deletion is recorded in the log instead.
     logger.info("Job id=%s type=%s deleted by=%s", job_id, job.job_type, actor)

@@ -130,7 +130,8 @@ def enqueue(job_type: str, payload: Any = None, **options: Any) -> Job:
     Options: queue, priority (-100..100, higher first), run_at or delay,
     max_attempts, retry_delay, retry_backoff, retry_delay_max, timeout,
     force_kill_on_timeout, tags, idempotency_key, channel, depends_on,
-    dead_letter_job_type. With an idempotency key that already exists the
+    dead_letter_job_type, lock_timeout (seconds each lease of the job lasts, for
+    ``runworker`` and ``dequeue``). With an idempotency key that already exists the
     existing job is returned (``job.deduplicated`` is True) and nothing is
     written, also when concurrent callers race for the same key.
     """

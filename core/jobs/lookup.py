@@ -3,6 +3,7 @@
 from typing import Any
 
 from core.exceptions import InvalidJobError, JobNotFound
+from core.jobs import replies
 from core.jobs.filters import filter_jobs
 from core.models import EventType, Job, JobEvent
 from core.validation import MAX_BIGINT
@@ -63,11 +64,20 @@ def find_jobs(
     return list(qs.order_by("-id" if newest_first else "id")[:limit])
 
 
-def wait(job_id: int, timeout: float | None = None, *, interval: float = 0.01) -> Job:
+def wait(
+    job_id: int,
+    timeout: float | None = None,
+    *,
+    interval: float | None = None,
+    raise_on_failure: bool = True,
+) -> Job:
     """Block until the job is completed, failed or cancelled; return it refreshed.
 
-    Raises TimeoutError after ``timeout`` seconds (None waits forever), JobNotFound
-    if there is no such job. Polls, starting at ``interval`` seconds and backing
-    off to a quarter second.
+    A failed job raises JobFailed, a cancelled one JobCancelled, unless
+    ``raise_on_failure`` is False. Raises TimeoutError after ``timeout`` seconds (None
+    waits forever), JobNotFound if there is no such job. Wakes on the job's
+    notification on PostgreSQL, polls on SQLite (see ``core.jobs.replies``).
     """
-    return get_job(job_id).wait(timeout, interval=interval)
+    return replies.wait_for(
+        job_pk(job_id), timeout, interval=interval, raise_on_failure=raise_on_failure
+    )

@@ -47,7 +47,7 @@ def tags_value(value: Any) -> list[str]:
 def _depends_on(value: Any) -> list[int]:
     if value is None:
         return []
-    if isinstance(value, str) or not isinstance(value, Iterable):
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise check.fail("depends_on", f"must be a list of job ids, got {value!r}")
     ids = []
     for item in value:
@@ -76,6 +76,7 @@ _CLEANERS = {
     "retry_delay_max": lambda v: check.seconds("retry_delay_max", v),
     "timeout": _optional(lambda v: check.seconds("timeout", v, positive=True)),
     "force_kill_on_timeout": lambda v: check.boolean("force_kill_on_timeout", v),
+    "lock_timeout": _optional(lambda v: check.seconds("lock_timeout", v, positive=True)),
     "tags": tags_value,
     "idempotency_key": _optional(lambda v: check.text("idempotency_key", v, 255)),
     "depends_on": _depends_on,
@@ -126,6 +127,7 @@ def job_defaults() -> dict[str, Any]:
         "idempotency_key": None,
         "depends_on": [],
         "dead_letter_job_type": None,
+        "lock_timeout": None,
     }
 
 

@@ -11,6 +11,7 @@ retry_delay_max, timeout, tags, idempotency_key) can be set on ``@task(...)``.
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.tasks import TaskResultStatus
@@ -44,10 +45,11 @@ class QueueTask(Task):
     """A django.tasks Task with queueadmin's per-job options."""
 
     max_attempts: int | None = None
-    retry_delay: float | None = None
+    #: The spans of time are durations: seconds, a timedelta or text such as "15m".
+    retry_delay: float | str | timedelta | None = None
     retry_backoff: str | None = None
-    retry_delay_max: float | None = None
-    timeout: float | None = None
+    retry_delay_max: float | str | timedelta | None = None
+    timeout: float | str | timedelta | None = None
     tags: tuple[str, ...] = ()
     idempotency_key: str | None = None
 

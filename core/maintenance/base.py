@@ -64,6 +64,9 @@ class TaskRun:
     #: ``time.monotonic()`` after which a task stops and leaves the rest to its
     #: next run; None: no limit.
     deadline: float | None = None
+    #: Seconds: the age given to a run by hand (``run_all(older_than=…)``,
+    #: ``queue_maintenance --…-older-than``) in place of the settings; None: the settings.
+    older_than: float | None = None
     _renewed: float = field(default_factory=time.monotonic)
 
     def out_of_time(self) -> bool:
@@ -90,6 +93,8 @@ class Task:
     run: Callable[[TaskRun], Result]
     #: One line for ``queue_maintenance --help`` and the logs.
     description: str
+    #: Whether a run by hand may be given an age (``TaskRun.older_than``).
+    takes_age: bool = False
 
     @property
     def interval(self) -> float:

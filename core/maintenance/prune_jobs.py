@@ -40,13 +40,14 @@ CHUNK_SECONDS = 0.2
 
 
 def run(run: TaskRun) -> Result:
-    """Delete every job past its age, a chunk per transaction, until done or out of time."""
+    """Delete every job past its age (the settings', or ``run.older_than`` for every
+    finished status), a chunk per transaction, until done or out of time."""
     largest = chunk = conf.get("BULK_CHUNK_SIZE")
     kept = dependencies.waited_on()
     totals: Counter[str] = Counter()
     more = False
     for status, stamp, setting in RULES:
-        after = conf.get(setting)
+        after = conf.get(setting) if run.older_than is None else run.older_than
         if after is None:
             continue
         cutoff = run.now - timedelta(seconds=after)
@@ -119,4 +120,5 @@ TASK = Task(
     interval_setting="PRUNE_INTERVAL",
     run=run,
     description="delete old completed, cancelled and failed jobs with their events and tokens",
+    takes_age=True,
 )

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
@@ -10,10 +11,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core import conf
+from core.durations import parse_duration
 from core.maintenance import (
     cron,
     expire_tokens,
     locks,
+    prune_events,
     prune_jobs,
     prune_streams,
     prune_workers,
@@ -33,6 +36,7 @@ TASKS: dict[str, Task] = {
         wake.TASK,
         expire_tokens.TASK,
         prune_jobs.TASK,
+        prune_events.TASK,
         prune_workers.TASK,
         prune_streams.TASK,
         cron.TASK,
@@ -73,16 +77,26 @@ def run_due(
     return results
 
 
-def run_all(worker_id: str, names: list[str] | None = None) -> dict[str, Result]:
+def run_all(
+    worker_id: str,
+    names: list[str] | None = None,
+    *,
+    older_than: Mapping[str, object] | None = None,
+) -> dict[str, Result]:
     """Run every task (or those named) once now, whatever their interval and
-    without a time limit; a task another worker is running is skipped."""
+    without a time limit; a task another worker is running is skipped.
+
+    ``older_than`` gives tasks an age in place of their settings, by name: a
+    duration (seconds, ``"30d"``, a timedelta) for ``reclaim`` (processing jobs
+    started longer ago), ``prune_jobs`` (finished jobs) or ``prune_events``."""
+    ages = _ages(older_than or {})
     tasks = [task for name, task in TASKS.items() if not names or name in names]
     locks.rows([task.name for task in tasks])
     results: dict[str, Result] = {}
     for task in tasks:
         now = timezone.now()
         if locks.claim(task.name, worker_id, now, interval=None):
-            results[task.name] = _run(task, worker_id, now, None)
+            results[task.name] = _run(task, worker_id, now, None, ages.get(task.name))
         else:
             row = locks.holder(task.name)
             holder = row.locked_by if row is not None else "?"
@@ -92,13 +106,29 @@ def run_all(worker_id: str, names: list[str] | None = None) -> dict[str, Result]
     return results
 
 
-def _run(task: Task, worker_id: str, now: datetime, limit: float | None) -> Result:
+def _ages(older_than: Mapping[str, object]) -> dict[str, float]:
+    """``run_all``'s ages checked: task names that take one, durations in seconds."""
+    takers = sorted(name for name, task in TASKS.items() if task.takes_age)
+    ages = {}
+    for name, value in older_than.items():
+        if name not in takers:
+            raise ValueError(
+                f"older_than: {name!r} takes no age; tasks that do: {', '.join(takers)}"
+            )
+        ages[name] = parse_duration(value, field=f"older_than[{name}]")
+    return ages
+
+
+def _run(
+    task: Task, worker_id: str, now: datetime, limit: float | None, older_than: float | None = None
+) -> Result:
     started = time.monotonic()
     run = TaskRun(
         name=task.name,
         worker_id=worker_id,
         now=now,
         deadline=None if limit is None else started + limit,
+        older_than=older_than,
     )
     try:
         # Inside a caller's transaction, a savepoint keeps a failed task from

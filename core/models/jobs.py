@@ -1,7 +1,6 @@
 """The Job table and its event history."""
 
 import json
-import time
 from typing import Any
 
 from django.core import signing
@@ -81,6 +80,8 @@ class Job(models.Model):
     #: Seconds a run may take; None for no limit.
     timeout = models.FloatField(null=True, blank=True)
     force_kill_on_timeout = models.BooleanField(default=False)
+    #: Seconds each lease of this job lasts (``enqueue(lock=…)``); None: the worker's own.
+    lock_timeout = models.FloatField(null=True, blank=True)
     tags = models.JSONField(default=list, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -215,22 +216,29 @@ class Job(models.Model):
         """
         return reverse("queueadmin_api:status", args=[status_ref(self.pk)])
 
-    def wait(self, timeout: float | None = None, *, interval: float = 0.01) -> "Job":
+    #: What ``wait`` hands over to: core.jobs.replies.wait_for, installed when it is
+    #: imported (the queue API imports it), so the models need not know the drivers.
+    waiter = None
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        interval: float | None = None,
+        raise_on_failure: bool = True,
+    ) -> "Job":
         """Block until this job is completed, failed or cancelled; return it refreshed.
 
-        Raises TimeoutError after ``timeout`` seconds (None waits forever). Polls,
-        starting at ``interval`` seconds and backing off to a quarter second.
+        A failed job raises JobFailed and a cancelled one JobCancelled (with ``.job``
+        and ``.error``, its last error entry) unless ``raise_on_failure`` is False.
+        Raises TimeoutError after ``timeout`` seconds (None waits forever). Wakes on
+        the job's notification on PostgreSQL; polls on SQLite (see core.jobs.replies).
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = Job.objects.get(pk=self.pk)
-            if job.is_finished:
-                return job
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"job {self.pk} is still {job.status} after {timeout:g}s")
-            left = interval if deadline is None else max(deadline - time.monotonic(), 0)
-            time.sleep(min(interval, left))
-            interval = min(interval * 1.5, 0.25)
+        if Job.waiter is None:
+            import importlib
+
+            importlib.import_module("core.jobs.replies")  # installs Job.waiter
+        return Job.waiter(self.pk, timeout, interval=interval, raise_on_failure=raise_on_failure)
 
 
 #: Salt of the signed status references (``Job.status_url``).

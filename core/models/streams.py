@@ -55,7 +55,11 @@ class Message(models.Model):
     partition = models.PositiveIntegerField()
     offset = models.PositiveBigIntegerField()
     key = models.CharField(max_length=255, null=True, blank=True)
+    #: The message's type (``stream push --type``), for readers to filter on.
+    type = models.CharField(max_length=100, null=True, blank=True)
     data = models.JSONField(null=True, blank=True)
+    #: A bytes payload, stored as binary instead of ``data``.
+    body = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,7 +69,14 @@ class Message(models.Model):
                 fields=["topic", "partition", "offset"], name="message_offset_unique"
             )
         ]
-        indexes = [models.Index(fields=["created_at"], name="message_created_idx")]
+        indexes = [
+            models.Index(fields=["created_at"], name="message_created_idx"),
+            models.Index(
+                fields=["topic", "type", "partition", "offset"],
+                name="message_type_idx",
+                condition=models.Q(type__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic_id}[{self.partition}]@{self.offset}"

@@ -117,11 +117,16 @@ def _template(job_type: Any, payload: Any, options: dict[str, Any]) -> dict[str,
     if bad:
         raise InvalidScheduleError(f"a schedule's job cannot set {', '.join(bad)}")
     try:
-        clean_job(job_type, payload, **options)
+        cleaned = clean_job(job_type, payload, **options)
     except InvalidJobError as exc:
         raise InvalidScheduleError(str(exc)) from None
     except TypeError as exc:
         raise InvalidScheduleError(str(exc)) from None
+    # Durations given as text ("15m") are stored as the seconds they stand for.
+    options = {
+        k: cleaned[k] if isinstance(v, str) and isinstance(cleaned.get(k), float) else v
+        for k, v in options.items()
+    }
     return check.json("options", options)
 
 
@@ -240,9 +245,12 @@ def remove_cron(name: str) -> None:
     get_cron(name).delete()
 
 
-def list_crons() -> list[CronSchedule]:
-    """Every schedule, by name."""
-    return list(CronSchedule.objects.select_related("last_job").order_by("name"))
+def list_crons(status: str | None = None) -> list[CronSchedule]:
+    """Every schedule, by name; only the active or the paused ones with ``status``."""
+    schedules = CronSchedule.objects.select_related("last_job").order_by("name")
+    if status is not None:
+        schedules = schedules.filter(status=check.choice("status", status, CronStatus.values))
+    return list(schedules)
 
 
 def _enqueue(schedule: CronSchedule, key: str | None) -> Job:

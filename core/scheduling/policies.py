@@ -75,7 +75,7 @@ def limit_value(field: str, value: Any) -> int | None:
 
 
 def seconds_value(field: str, value: Any) -> float:
-    """A positive, finite number of seconds up to one day (or a timedelta)."""
+    """A positive number of seconds up to one day (or a timedelta or a duration such as "5m")."""
     return check.seconds(field, value, most=MAX_SECONDS)
 
 
@@ -189,7 +189,7 @@ def set_channel_policy(
     name: str,
     *,
     max_concurrency: int | None = None,
-    release_interval: float | timedelta | None = None,
+    release_interval: float | str | timedelta | None = None,
     actor: Any = None,
 ) -> ChannelPolicy:
     """Create or replace a channel's policy: at most ``max_concurrency`` of its jobs

@@ -9,7 +9,8 @@ event-log CLI). May import the drivers, the models, ``validation``, ``conf`` and
 
 The public API, as ``from core import streams``::
 
-    streams.publish("orders", {"id": 7}, key="customer-42")   # -> offset
+    streams.publish("orders", {"id": 7}, key="customer-42", type="order.placed")  # -> offset
+    streams.publish("images", b"\x89PNG…")                   # bytes, read back as bytes
     streams.add_subscription("billing-hook", "orders", "billing", "https://…/hook")
 """
 
@@ -24,7 +25,9 @@ from core.streams.subscriptions import (
 from core.streams.topics import (
     MAX_FETCH,
     MAX_PARTITIONS,
+    MAX_TYPE_LENGTH,
     Published,
+    check_type,
     commit,
     committed,
     create_topic,
@@ -42,8 +45,10 @@ from core.streams.topics import (
 __all__ = [
     "MAX_FETCH",
     "MAX_PARTITIONS",
+    "MAX_TYPE_LENGTH",
     "Published",
     "add_subscription",
+    "check_type",
     "commit",
     "committed",
     "create_topic",

@@ -6,6 +6,7 @@ a thread of its own while the pusher keeps the leases renewed. An endpoint's
 and masked in every error this module returns.
 """
 
+import base64
 import http.client
 import json
 import urllib.error
@@ -21,22 +22,30 @@ USER_AGENT = "queueadmin-push"
 ERROR_BODY_CHARS = 200
 
 
+def message_json(message: Message) -> dict:
+    """A message as JSON: ``{"offset", "key", "type", "data", "created"}`` with
+    ``created`` in ISO 8601; a bytes message has ``data`` in base64 and
+    ``"encoding": "base64"``."""
+    shown = {
+        "offset": message.offset,
+        "key": message.key,
+        "type": message.type,
+        "data": message.data,
+        "created": message.created_at.isoformat(),
+    }
+    if message.body is not None:
+        shown["data"] = base64.b64encode(bytes(message.body)).decode("ascii")
+        shown["encoding"] = "base64"
+    return shown
+
+
 def body(topic: str, partition: int, messages: Iterable[Message]) -> bytes:
-    """The POST body: ``{"topic", "partition", "messages": [{"offset", "key", "data",
-    "created"}]}`` with ``created`` in ISO 8601."""
+    """The POST body: ``{"topic", "partition", "messages": [message_json, …]}``."""
     return json.dumps(
         {
             "topic": topic,
             "partition": partition,
-            "messages": [
-                {
-                    "offset": m.offset,
-                    "key": m.key,
-                    "data": m.data,
-                    "created": m.created_at.isoformat(),
-                }
-                for m in messages
-            ],
+            "messages": [message_json(m) for m in messages],
         }
     ).encode()
 

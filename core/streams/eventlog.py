@@ -19,6 +19,7 @@ from django.db import transaction
 from core.exceptions import InvalidStreamError
 from core.models import Message
 from core.streams import topics
+from core.streams.delivery import message_json
 
 DEFAULT_TOPIC = "events"
 DEFAULT_LIMIT = 100
@@ -44,29 +45,48 @@ def parse_data(text: str, source: str) -> Any:
 
 
 def event(message: Message) -> dict:
-    """The JSON line of an event: its offset, writer, data and creation time."""
-    return {
-        "offset": message.offset,
-        "reader": message.key,
-        "data": message.data,
-        "created": message.created_at.isoformat(),
-    }
+    """The JSON line of an event: its offset, writer, type, data and creation time;
+    bytes data is given in base64, with ``"encoding": "base64"``."""
+    line = message_json(message)  # the push body's shape, its key being the writer
+    return {"offset": line.pop("offset"), "reader": line.pop("key"), **line}
 
 
-def push(topic: str, partition: int, reader: str, data: Any) -> dict:
-    """Publish ``data`` written by ``reader``; the topic is created on first push.
+def push(topic: str, partition: int, reader: str, data: Any, type: str | None = None) -> dict:
+    """Publish ``data`` (JSON, or bytes) written by ``reader``, of type ``type``; a
+    topic that does not exist yet is created with ``partition + 1`` partitions.
 
-    All in one transaction, so a refused push (say, a partition the new
-    topic lacks) does not leave the topic behind.
+    All in one transaction, so a refused push leaves no topic behind.
     """
     with transaction.atomic():
-        offset = topics.publish(topic, data, key=reader, partition=partition)
+        offset = topics.publish(topic, data, key=reader, partition=partition, type=type)
     return {"topic": topic, "partition": partition, "offset": offset}
 
 
-def events(topic: str, partition: int, since: int, limit: int = DEFAULT_LIMIT) -> list[dict]:
-    """Events with offsets after ``since``, oldest first; no cursor moves."""
-    return [event(m) for m in topics.read(topic, partition, after=since, limit=limit)]
+def _wanted(message: Message, omit: Collection[str], types: Collection[str] | None) -> bool:
+    return message.key not in omit and (types is None or message.type in types)
+
+
+def events(
+    topic: str,
+    partition: int,
+    since: int,
+    limit: int = DEFAULT_LIMIT,
+    *,
+    omit: Collection[str] = (),
+    types: Collection[str] | None = None,
+) -> list[dict]:
+    """Up to ``limit`` events with offsets after ``since``, oldest first, leaving out
+    those written by a reader in ``omit`` and (with ``types``) those of other types;
+    no cursor moves."""
+    found: list[dict] = []
+    after = since
+    while len(found) < limit:
+        batch = topics.read(topic, partition, after=after, limit=limit, type=types)
+        found += [event(m) for m in batch if _wanted(m, omit, types)]
+        if len(batch) < limit:
+            break
+        after = batch[-1].offset
+    return found[:limit]
 
 
 def cursor(topic: str, partition: int, reader: str) -> dict:
@@ -88,6 +108,7 @@ def watch(
     emit: Callable[[dict], Any],
     *,
     omit: Collection[str] = (),
+    types: Collection[str] | None = None,
     poll: float = 1.0,
     once: bool = False,
     batch_size: int = DEFAULT_LIMIT,
@@ -96,13 +117,16 @@ def watch(
     """Hand each event after the reader's cursor to ``emit``, moving the cursor
     after each batch; return how many events were emitted.
 
-    Events written by a reader in ``omit`` are skipped, the cursor still
-    moving past them. With ``once`` it stops when it has caught up with the
-    end offset seen at the start; otherwise it polls every ``poll`` seconds
-    until ``stop`` is set. If ``emit`` raises, the cursor is moved past the
-    events already emitted only, so the rest come again next time.
+    Events written by a reader in ``omit``, and (with ``types``) events of
+    other types, are skipped, the cursor still moving past them. With
+    ``once`` it stops when it has caught up with the end offset seen at the
+    start; otherwise it polls every ``poll`` seconds until ``stop`` is set.
+    If ``emit`` raises, the cursor is moved past the events already emitted
+    only, so the rest come again next time.
     """
     stop = stop or threading.Event()
+    if types is not None:
+        types = {topics.check_type(kind) for kind in types}
     position = topics.committed(reader, topic, partition)  # checks topic, partition, reader
     end = topics.end_offset(topic, partition)
     emitted = 0
@@ -111,7 +135,7 @@ def watch(
         done = position
         try:
             for message in batch:
-                if message.key not in omit:
+                if _wanted(message, omit, types):
                     emit(event(message))
                     emitted += 1
                 done = message.offset

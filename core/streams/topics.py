@@ -16,6 +16,7 @@ same messages again (at least once), and groups never disturb each other.
 """
 
 import random
+import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ from core.validation import MAX_BIGINT, Checks, text_problem
 MAX_PARTITIONS = 1024
 #: Most messages one fetch returns.
 MAX_FETCH = 10_000
+#: Longest message type.
+MAX_TYPE_LENGTH = 100
+#: What a message type may hold: letters, digits and ``._:-/``.
+TYPE_PATTERN = re.compile(r"[A-Za-z0-9._:/-]+")
+#: Data published as bytes, stored in ``Message.body``.
+BYTES_TYPES = (bytes, bytearray, memoryview)
 
 check = Checks(InvalidStreamError)
 
@@ -52,7 +59,8 @@ def create_topic(
     retention_messages: int | None = None,
 ) -> Topic:
     """Create a topic (or return the existing one, with its partitions grown to
-    ``partitions`` and its retention set). Partitions are never removed."""
+    ``partitions`` and its retention set). Partitions are never removed: fewer
+    ``partitions`` than an existing topic has is an error that changes nothing."""
     name = check.text("topic", name)
     partitions = check.integer("partitions", partitions, 1, MAX_PARTITIONS)
     if retention_seconds is not None:
@@ -69,7 +77,13 @@ def create_topic(
             },
         )
         if not created:
-            topic.partitions = max(topic.partitions, partitions)
+            if partitions < topic.partitions:
+                raise InvalidStreamError(
+                    f"partitions: topic {name!r} has {topic.partitions} partitions and "
+                    f"partitions are never removed; give {topic.partitions} or more, "
+                    f"got {partitions}"
+                )
+            topic.partitions = partitions
             topic.retention_seconds = retention_seconds
             topic.retention_messages = retention_messages
             topic.save()
@@ -94,16 +108,66 @@ def delete_topic(name: str) -> None:
     get_topic(name).delete()
 
 
-def _topic_for_publish(name: str) -> Topic:
-    """The topic, created with one partition on first publish (in the caller's
-    transaction, so a publish that fails leaves no new topic behind)."""
+def _topic_for_publish(name: str, partitions: int) -> Topic:
+    """The topic, created with ``partitions`` partitions on first publish (in the
+    caller's transaction, so a publish that fails leaves no new topic behind). An
+    existing topic is returned as it is, also one another publisher just created."""
     topic = Topic.objects.filter(name=name).first()
     if topic is None:
         try:
-            topic = create_topic(name)
+            with transaction.atomic():
+                topic = Topic.objects.create(name=name, partitions=partitions)
+                Partition.objects.bulk_create(
+                    [Partition(topic=topic, number=n) for n in range(partitions)],
+                    ignore_conflicts=True,
+                )
         except IntegrityError:  # another publisher created it meanwhile
             topic = get_topic(name)
     return topic
+
+
+def check_type(value: Any, field: str = "type") -> str:
+    """A message type: 1 to MAX_TYPE_LENGTH letters, digits and ``._:-/``."""
+    if not isinstance(value, str) or not value:
+        raise check.fail(field, f"must be a non-empty string, got {value!r}")
+    if len(value) > MAX_TYPE_LENGTH:
+        raise check.fail(field, f"must be at most {MAX_TYPE_LENGTH} characters")
+    if not TYPE_PATTERN.fullmatch(value):
+        raise check.fail(
+            field, f"may hold only letters, digits and the characters ._:-/, got {value!r}"
+        )
+    return value
+
+
+def _types(value: Any) -> list[str] | None:
+    """The types a read is filtered on: None (all), one type or a list of them."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [check_type(value)]
+    if not isinstance(value, Iterable) or isinstance(value, (*BYTES_TYPES, Mapping)):
+        raise check.fail("type", f"must be a type or a list of types, got {value!r}")
+    types = [check_type(item) for item in value]
+    if not types:
+        raise check.fail("type", "must name at least one type")
+    return types
+
+
+def _payload(value: Any) -> tuple[Any, bytes | None]:
+    """``(data, body)`` of a message: bytes go to ``body``, anything else is JSON."""
+    if isinstance(value, BYTES_TYPES):
+        return None, bytes(value)
+    return check.json("data", value), None
+
+
+def _loaded(messages: list[Message]) -> list[Message]:
+    """Bytes messages as read back: ``body`` as bytes (PostgreSQL gives a memoryview)
+    and ``data`` the same bytes, as published."""
+    for message in messages:
+        if message.body is not None:
+            message.body = bytes(message.body)
+            message.data = message.body
+    return messages
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -121,10 +185,13 @@ def _partition(topic: Topic, key: Any, partition: Any) -> int:
 
 def publish_many(topic: str, messages: Iterable[Mapping[str, Any]]) -> list[Published]:
     """Publish several messages in one transaction; each a mapping with ``data`` and
-    optional ``key`` and ``partition``. Returns where each went, in order.
+    optional ``key``, ``partition`` and ``type``. ``data`` is JSON, or ``bytes``
+    (``bytearray``, ``memoryview``), stored as they are. Returns where each went,
+    in order.
 
     Every message is checked before anything is written; a topic that does not
-    exist yet is created (one partition) with the messages, not without them.
+    exist yet is created with the messages, not without them, with one
+    partition more than the highest ``partition`` given (one without any).
     """
     name = check.text("topic", topic)
     if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
@@ -133,7 +200,7 @@ def publish_many(topic: str, messages: Iterable[Mapping[str, Any]]) -> list[Publ
     for index, message in enumerate(messages):
         if not isinstance(message, Mapping) or "data" not in message:
             raise InvalidStreamError(f"messages[{index}]: must be a mapping with data")
-        unknown = sorted(set(message) - {"data", "key", "partition"}, key=repr)
+        unknown = sorted(set(message) - {"data", "key", "partition", "type"}, key=repr)
         if unknown:
             raise InvalidStreamError(
                 f"messages[{index}]: unknown field {', '.join(map(str, unknown))}"
@@ -145,23 +212,31 @@ def publish_many(topic: str, messages: Iterable[Mapping[str, Any]]) -> list[Publ
             number = message.get("partition")
             if number is not None:
                 number = check.integer("partition", number, 0, MAX_PARTITIONS - 1)
-            data = check.json("data", message["data"])
+            kind = message.get("type")
+            if kind is not None:
+                kind = check_type(kind)
+            data, body = _payload(message["data"])
         except InvalidStreamError as exc:
             raise InvalidStreamError(f"messages[{index}]: {exc}") from None
-        checked.append((key, number, data))
+        checked.append((key, number, kind, data, body))
     if not checked:
         return []
     existing = Topic.objects.filter(name=name).first()
-    partitions = 1 if existing is None else existing.partitions
-    for _, number, _ in checked:  # a missing topic gets one partition
-        if number is not None:
-            check.integer("partition", number, 0, partitions - 1)
+    numbers = [number for _, number, *_ in checked if number is not None]
+    if existing is not None:
+        for number in numbers:
+            if number >= existing.partitions:
+                raise InvalidStreamError(
+                    f"partition: topic {name!r} has {existing.partitions} partition"
+                    f"{'s' if existing.partitions != 1 else ''} (0 to "
+                    f"{existing.partitions - 1}), got {number}; grow it with create_topic"
+                )
     driver = get_driver()
     with transaction.atomic():
-        row = existing or _topic_for_publish(name)
-        items = [(_partition(row, key, number), key, data) for key, number, data in checked]
+        row = existing or _topic_for_publish(name, max(numbers, default=0) + 1)
+        items = [(_partition(row, key, number), key, *rest) for key, number, *rest in checked]
         counts: dict[int, int] = {}
-        for number, _, _ in items:
+        for number, *_ in items:
             counts[number] = counts.get(number, 0) + 1
         # Partitions in order, so publishers to several never deadlock.
         next_offset = {
@@ -169,19 +244,40 @@ def publish_many(topic: str, messages: Iterable[Mapping[str, Any]]) -> list[Publ
             for number in sorted(counts)
         }
         published, rows = [], []
-        for number, key, data in items:
+        for number, key, kind, data, body in items:
             offset = next_offset[number]
             next_offset[number] += 1
             published.append(Published(number, offset))
-            rows.append(Message(topic=row, partition=number, offset=offset, key=key, data=data))
+            rows.append(
+                Message(
+                    topic=row,
+                    partition=number,
+                    offset=offset,
+                    key=key,
+                    type=kind,
+                    data=data,
+                    body=body,
+                )
+            )
         Message.objects.bulk_create(rows, batch_size=1000)
     return published
 
 
-def publish(topic: str, data: Any, *, key: str | None = None, partition: int | None = None) -> int:
-    """Publish one message; return its offset. A key always goes to the same partition."""
-    message = {"data": data, "key": key, "partition": partition}
-    return publish_many(topic, [message])[0].offset
+def publish(
+    topic: str,
+    data: Any,
+    *,
+    key: str | None = None,
+    partition: int | None = None,
+    type: str | None = None,
+) -> int:
+    """Publish one message (JSON, or bytes); return its offset. A key always goes to
+    the same partition; ``type`` (letters, digits, ``._:-/``) is for readers to filter on."""
+    message = {"data": data, "key": key, "partition": partition, "type": type}
+    try:
+        return publish_many(topic, [message])[0].offset
+    except InvalidStreamError as exc:  # "messages[0]: key: …" is "key: …" here
+        raise InvalidStreamError(str(exc).removeprefix("messages[0]: ")) from None
 
 
 def _check_partition(topic: Topic, partition: Any) -> int:
@@ -207,17 +303,26 @@ def end_offset(topic: str, partition: int = 0) -> int:
     return Partition.objects.get(topic=row, number=_check_partition(row, partition)).next_offset - 1
 
 
-def read(topic: str, partition: int = 0, *, after: int = 0, limit: int = 100) -> list[Message]:
-    """Messages of a partition with offsets after ``after``, oldest first."""
+def read(
+    topic: str,
+    partition: int = 0,
+    *,
+    after: int = 0,
+    limit: int = 100,
+    type: str | Iterable[str] | None = None,
+) -> list[Message]:
+    """Messages of a partition with offsets after ``after``, oldest first; with
+    ``type`` (one type or a list) only messages of those types. A bytes message
+    has its bytes in ``data`` (and ``body``)."""
     row = get_topic(topic)
     number = _check_partition(row, partition)
     after = check.integer("after", after, 0, MAX_BIGINT)
     limit = check.integer("limit", limit, 1, MAX_FETCH)
-    return list(
-        Message.objects.filter(topic=row, partition=number, offset__gt=after).order_by("offset")[
-            :limit
-        ]
-    )
+    types = _types(type)
+    rows = Message.objects.filter(topic=row, partition=number, offset__gt=after)
+    if types is not None:
+        rows = rows.filter(type__in=types)
+    return _loaded(list(rows.order_by("offset")[:limit]))
 
 
 def fetch(group: str, topic: str, partition: int = 0, max_messages: int = 100) -> list[Message]:

@@ -9,6 +9,7 @@ database refuses for good, does the completer give up: then the job's lease runs
 and it is reclaimed (at least once).
 """
 
+import json
 import logging
 import queue as queue_module
 import threading
@@ -22,7 +23,7 @@ from core.drivers.rows import ClaimedJob, Outcome
 from core.jobs import dependencies
 from core.jobs.enqueue import enqueue_many
 from core.models import Job, JobStatus
-from core.worker import executor
+from core.worker import executor, hooks
 
 logger = logging.getLogger("queueadmin.worker")
 #: One line per job at INFO, once its outcome is written (silenced by runworker -v 0).
@@ -136,8 +137,14 @@ class Completer(threading.Thread):
         while len(batch) < self.batch_size:
             try:
                 if deadline is None:
+                    waited_from = time.monotonic()
                     item = self._queue.get()
-                    deadline = time.monotonic() + self.flush_interval
+                    now = time.monotonic()
+                    # A lone outcome after a quiet spell (an idle worker's job) is written
+                    # at once: waiting for company would only delay whoever waits for it
+                    # (core.queue.call). Under load the queue is never empty here.
+                    quiet = now - waited_from >= self.flush_interval and self._queue.empty()
+                    deadline = now if quiet else now + self.flush_interval
                 else:
                     remaining = deadline - time.monotonic()
                     if remaining > 0:
@@ -276,10 +283,12 @@ class Completer(threading.Thread):
 
 
 def _log(batch: list[tuple[Outcome, ClaimedJob]]) -> None:
-    """The batch's job lines (from this one thread: no contention for the handlers)."""
+    """The batch's job lines (from this one thread: no contention for the handlers),
+    each with the job describer's text (core.worker.hooks) when there is one."""
     for outcome, job in batch:
+        text = hooks.describe(job)
         job_logger.info(
-            "job id=%s type=%s queue=%s attempt=%d/%d outcome=%s%s duration=%.3fs",
+            "job id=%s type=%s queue=%s attempt=%d/%d outcome=%s%s duration=%.3fs%s",
             job.id,
             job.job_type,
             job.queue,
@@ -288,6 +297,7 @@ def _log(batch: list[tuple[Outcome, ClaimedJob]]) -> None:
             outcome.event,
             f" reason={outcome.error['reason']}" if outcome.error else "",
             outcome.seconds,
+            f" desc={json.dumps(text, ensure_ascii=False)}" if text else "",
         )
 
 

@@ -1,4 +1,6 @@
-"""Worker deaths seen by the supervisor: a child process that exited unasked."""
+"""Worker deaths: a child process that exited unasked (seen by the supervisor, recorded
+as a WorkerDeath), and the ``worker_died`` signal sent for it and for handler threads
+that die outside a job."""
 
 import logging
 import signal
@@ -8,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core import signals
 from core.models import DeathReason, Worker, WorkerDeath
 
 logger = logging.getLogger("queueadmin.worker")
@@ -54,3 +57,34 @@ def record_exit(pid: int, code: int, slot: int, started_at: datetime) -> WorkerD
     except Exception:
         logger.exception("could not record the death of worker process pid=%d", pid)
         return None
+
+
+def exit_reason(code: int) -> str:
+    """``exit_detail`` as a short text: "exited with code 1", "killed by SIGKILL"."""
+    detail = exit_detail(code)
+    if "exit_code" in detail:
+        return f"exited with code {detail['exit_code']}"
+    return f"killed by {detail['signal']}"
+
+
+def send_died(
+    worker_id: str,
+    kind: str,
+    reason: str,
+    *,
+    exitcode: int | None = None,
+    signal_name: str | int | None = None,
+    thread: str | None = None,
+) -> None:
+    """Send ``worker_died`` (see core.signals) while a receiver is connected."""
+    if signals.worker_died.has_listeners(Worker):
+        signals.send(
+            signals.worker_died,
+            Worker,
+            worker_id=worker_id,
+            kind=kind,
+            reason=reason,
+            exitcode=exitcode,
+            signal_name=signal_name,
+            thread=thread,
+        )

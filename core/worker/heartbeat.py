@@ -58,13 +58,23 @@ class Heartbeat:
         """Beat every third of the lease (sooner when asked) until stopped."""
         try:
             while True:
-                self._due.wait(self.interval)
+                self._due.wait(self.next_interval())
                 self._due.clear()
                 if self._stopped.is_set():
                     return
                 self.beat()
         finally:
             connections.close_all()
+
+    def next_interval(self) -> float:
+        """A third of the shortest lease held: the worker's, or a job's own
+        ``lock_timeout`` when one it holds is shorter."""
+        locks = [
+            run.job.lock_timeout
+            for run in list(self.worker.held.values())
+            if run.job.lock_timeout is not None
+        ]
+        return max(min(self.interval, min(locks) / 3), 0.05) if locks else self.interval
 
     def soon(self) -> None:
         """Beat now rather than at the next interval (to report a new state)."""

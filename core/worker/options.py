@@ -19,8 +19,14 @@ class WorkerOptions:
     batch_size: int | None = None
     #: Seconds between polls when idle (None: the driver's default).
     poll_interval: float | None = None
-    #: Exit when no due job is left.
+    #: Exit when no due job is left that this worker could run (waiting out the rate
+    #: limits and release intervals that hold due jobs back, see core.worker.burst).
     burst: bool = False
+    #: With ``burst``: seconds to wait for held-back jobs without claiming any before
+    #: exiting anyway (exit code core.worker.burst.LEFT_JOBS).
+    burst_wait: float = 60.0
+    #: Claim one batch, run it, write its outcomes and exit (core.worker.once).
+    once: bool = False
     #: Exit after claiming this many jobs.
     max_jobs: int | None = None
     worker_id: str | None = None

@@ -19,7 +19,8 @@ from core.durable.context import JobContext
 from core.durable.registry import autodiscover
 from core.models import Job, WorkerState
 from core.streams.pusher import Pusher
-from core.worker import executor, isolated, registration, signalling
+from core.worker import executor, hooks, isolated, registration, signalling
+from core.worker.burst import BurstEnd
 from core.worker.completer import Completer, send_started
 from core.worker.giveback import give_back
 from core.worker.heartbeat import Heartbeat
@@ -28,12 +29,13 @@ from core.worker.pings import ThreadPing
 from core.worker.runs import Run
 from core.worker.sizing import ClaimSizer
 from core.worker.starter import Starter
+from core.worker.threads import HandlerThreads
 from core.worker.upkeep import Upkeep
 
 logger = logging.getLogger("queueadmin.worker")
 
 
-class Worker:
+class Worker(HandlerThreads):
     """A runworker process's engine; ``run()`` returns the exit code."""
 
     def __init__(self, options: WorkerOptions, driver: Driver | None = None) -> None:
@@ -83,12 +85,23 @@ class Worker:
         #: database is away or slow): memory stays bounded by this.
         self.max_backlog = max(10 * self.sizer.cap, 10_000)
         self.pusher = Pusher(self.worker_id) if options.push else None
+        #: When a burst worker may exit (core.worker.burst), and its exit code.
+        self.burst_end = BurstEnd(self, options.burst_wait)
+        #: The per-thread setup (core.worker.hooks; None: none), loaded by run().
+        self.setup: hooks.ThreadSetup | None = None
+        #: With ``once``: the ids of the jobs its one claim got.
+        self.claimed_ids: list[int] = []
+        self._claimed_once = False
 
     # -- lifecycle -------------------------------------------------------------
 
     def run(self) -> int:
-        """Serve jobs until stopped (signal, --burst, --max-jobs); return the exit code."""
+        """Serve jobs until stopped (signal, --burst, --max-jobs, --once); return the exit
+        code (0, or core.worker.burst.LEFT_JOBS)."""
         autodiscover()
+        hooks.check()  # a wrong WORKER_SETUP or JOB_DESCRIBER path stops it here
+        setup = hooks.setup_function()
+        self.setup = hooks.ThreadSetup(setup) if setup is not None else None
         started = time.monotonic()
         self._register()
         self._install_signals()
@@ -122,6 +135,7 @@ class Worker:
             self.lease,
         )
         try:
+            self._await_setup()
             self._loop()
         finally:
             self._shutdown()
@@ -149,7 +163,7 @@ class Worker:
             elapsed,
             self.completer.processed / elapsed if elapsed else 0,
         )
-        return 0
+        return self.burst_end.exit_code
 
     def stop(self) -> None:
         """Stop claiming; running jobs get the grace period."""
@@ -199,20 +213,25 @@ class Worker:
             if self.quiet:
                 self.wake.wait(self._idle_timeout())  # claims nothing until resumed
                 continue
+            if opts.once and self._claimed_once:
+                if not self.held:
+                    return  # its one batch ran; _shutdown writes what is left
+                self.wake.wait(self._idle_timeout())
+                continue
             limit = self._claim_size()
             claimed = 0
             if limit > 0:
                 claimed = self._claim(limit)
                 if claimed is None:
                     continue  # the claim failed (logged); try again
-                if claimed == limit:
+                self._claimed_once = True
+                if claimed == limit and not opts.once:
                     continue  # there may be more right away
             if opts.max_jobs is not None and self.claimed_total >= opts.max_jobs and not self.held:
                 return
             if opts.burst and claimed == 0 and not self.held:
-                # Outcomes still queued may make jobs due again (a retry at once).
-                self.completer.flush()
-                if self._claim(self.options.concurrency) == 0 and not self.held:
+                # Exits only when no due job is left it could run (core.worker.burst).
+                if self.burst_end.finished():
                     return
                 continue
             self.wake.wait(self._idle_timeout())
@@ -270,6 +289,10 @@ class Worker:
                 self.held[job.id] = Run(job)
         for job in jobs:
             self._items.put(self.held[job.id])
+        if self.options.once:
+            self.claimed_ids.extend(job.id for job in jobs)
+        if any(job.lock_timeout is not None for job in jobs):
+            self.heartbeat.soon()  # its next wait fits the shortest lock now held
         self.claimed_total += len(jobs)
         return len(jobs)
 
@@ -298,33 +321,6 @@ class Worker:
 
     # -- executing -------------------------------------------------------------------
 
-    def _spawn_thread(self) -> None:
-        name = f"queueadmin-exec-{len(self._threads)}"
-        ping = ThreadPing(name)
-        thread = threading.Thread(target=self._thread_loop, args=(ping,), name=name, daemon=True)
-        self._threads.append(thread)
-        self.pings.append(ping)
-        thread.start()
-
-    def _thread_loop(self, ping: ThreadPing) -> None:
-        try:
-            while True:
-                run = self._items.get()
-                if run is None:
-                    return
-                if self.stopping or run.done:
-                    continue  # released at shutdown
-                if not self._mark(run):
-                    continue
-                ping.run = run  # the thread ping: what it runs since when (see pings)
-                self._execute(run)
-                ping.run = None
-                if run.written_off:
-                    return  # a replacement thread took over this one's slot
-        finally:
-            self.pings.remove(ping)
-            connections.close_all()
-
     def _mark(self, run: Run) -> bool:
         """Before the handler of a job whose last worker was lost starts, record that it
         runs (see Starter); False (and forget the run) when the job is no longer ours."""
@@ -332,7 +328,8 @@ class Worker:
             return True
         if run.close():
             with self._held_lock:
-                self.held.pop(run.job.id, None)
+                if self.held.get(run.job.id) is run:
+                    del self.held[run.job.id]
             self.wake.set()
         return False
 
@@ -344,6 +341,7 @@ class Worker:
             # Before the context exists: its deadline counts from after the receivers.
             send_started(job, self.worker_id)
         run.ctx = JobContext.for_job(job, self.worker_id)
+        run.ctx.resources = hooks.current_resources()
         try:
             if job.force_kill_on_timeout and job.timeout:
                 outcome = isolated.run_in_child(job, self.worker_id, run.ctx.abort_event)
@@ -360,9 +358,17 @@ class Worker:
         outcome.seconds = time.monotonic() - (run.started or time.monotonic())
         self.completer.submit(outcome, run.job)
         with self._held_lock:
-            self.held.pop(run.job.id, None)
-            self.running.pop(run.job.id, None)
-        if self._items.qsize() <= self._refill_at or self.options.max_jobs is not None:
+            # By identity: a job parked by this run may already be claimed again (a
+            # defer or sleep ending at once), its new Run under the same id.
+            if self.held.get(run.job.id) is run:
+                del self.held[run.job.id]
+            if self.running.get(run.job.id) is run:
+                del self.running[run.job.id]
+        if (
+            self._items.qsize() <= self._refill_at
+            or self.options.max_jobs is not None
+            or not self.held
+        ):
             self.wake.set()  # the buffer is low: claim more
 
     # -- helpers threads ---------------------------------------------------------------
@@ -407,6 +413,7 @@ class Worker:
                 run.ctx.abort_event.set()
         for _ in self._threads:
             self._items.put(None)
+        self._join_threads()
         self.starter.stop()
         self.completer.stop()
         if leftovers:

@@ -5,6 +5,7 @@ oldest child's."""
 import logging
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -15,6 +16,7 @@ from django.db import connections
 from django.utils import timezone
 
 from core.worker import deaths, liveness, signalling
+from core.worker.burst import LEFT_JOBS
 
 logger = logging.getLogger("queueadmin.worker")
 
@@ -77,23 +79,38 @@ class Supervisor:
         for slot in range(self.processes):
             self._start(slot)
         finished: set[int] = set()
+        code = 0
         while len(finished) < self.processes:
             self._wake.wait(0.2)
             self._follow_liveness()
             for slot, proc in list(self.children.items()):
                 if slot in finished or proc.poll() is None:
                     continue
-                code = proc.returncode
-                if code == 0 or self.stopping:
-                    finished.add(slot)  # --burst/--max-jobs done, or shutting down
+                if proc.returncode in (0, LEFT_JOBS) or self.stopping:
+                    finished.add(slot)  # --burst/--max-jobs/--once done, or shutting down
+                    if proc.returncode == LEFT_JOBS:
+                        code = LEFT_JOBS  # a burst worker left held-back jobs
                     continue
-                deaths.record_exit(proc.pid, code, slot, self.started_at[slot])
+                self._died(slot, proc)
                 # The database is used only when a child dies: no idle connection kept
                 # open between deaths (the server may close it meanwhile).
                 connections.close_all()
-                self._record_death(slot, proc.pid, code)
+                self._record_death(slot, proc.pid, proc.returncode)
                 self._start(slot)
-        return 0
+        return code
+
+    def _died(self, slot: int, proc: subprocess.Popen) -> None:
+        """Record a child's death and send ``worker_died`` for it."""
+        code = proc.returncode
+        death = deaths.record_exit(proc.pid, code, slot, self.started_at[slot])
+        detail = deaths.exit_detail(code)
+        deaths.send_died(
+            death.worker if death is not None else f"{socket.gethostname()}:{proc.pid}",
+            "process",
+            deaths.exit_reason(code),
+            exitcode=detail.get("exit_code"),
+            signal_name=detail.get("signal"),
+        )
 
     def _follow_liveness(self) -> None:
         """Give the liveness file the age of the oldest child's (see core.worker.liveness)."""

@@ -50,6 +50,9 @@ ROWS = {
     "latency to handler start p50 / p95": (
         rf"([\d.]+) / ([\d.]+) ms\s+\(p95/p50 ([\d.]+){X}, 10 samples\)"
     ),
+    "call round trip p50 / p95": (
+        r"([\d.]+) / ([\d.]+) ms\s+\(10 calls of a no-op job, 10 ms apart, idle runworker\)"
+    ),
 }
 
 
@@ -69,7 +72,7 @@ def test_queuebench_prints_every_row_with_its_ratio_and_cleans_up():
         "queuebench",
         *("--single", "50", "--bulk", "50", "--bulk-chunk", "20", "--jobs", "2000"),
         *("--raw-batch", "20", "--tuned", TUNED, "--channels", "5"),
-        *("--latency-samples", "10", "--latency-gap", "0.01"),
+        *("--latency-samples", "10", "--latency-gap", "0.01", "--call-samples", "10"),
         stdout=out,
     )
     table = out.getvalue()

@@ -496,7 +496,7 @@ def test_create_with_defaults_stores_no_options(operator):
         ({"priority": "high"}, "priority", "Enter a whole number."),
         ({"queue": "a b"}, "queue", "may hold only letters"),
         ({"timeout": "0"}, "timeout", "Must be more than zero seconds"),
-        ({"timeout": "inf"}, "timeout", "Enter a number."),
+        ({"timeout": "inf"}, "timeout", "&quot;inf&quot; is not a duration"),
         ({"max_attempts": "0"}, "max_attempts", "greater than or equal to 1"),
         ({"job_type": ""}, "job_type", "This field is required."),
         ({"name": "   "}, "name", "This field is required."),

@@ -24,7 +24,7 @@ from tests.workers import BackgroundWorker, wait_for
 pytestmark = pytest.mark.django_db
 
 FREQUENT = {"reclaim", "wake", "expire_tokens"}
-ALL = FREQUENT | {"prune_jobs", "prune_workers", "prune_streams", "cron", "rollup"}
+ALL = FREQUENT | {"prune_jobs", "prune_events", "prune_workers", "prune_streams", "cron", "rollup"}
 
 
 def days_ago(days: float):

@@ -173,7 +173,7 @@ def test_set_queue_policy_updates_updated_at():
         ({"rate_period": 86_400.5}, "rate_period"),
         ({"rate_period": timedelta(days=2)}, "rate_period"),
         ({"rate_period": True}, "rate_period"),
-        ({"rate_period": "1"}, "rate_period"),
+        ({"rate_period": "1 fortnight"}, "rate_period"),
         # One bad field spoils the good ones: nothing is written.
         ({"max_concurrency": 3, "rate_limit": 0}, "rate_limit"),
     ],
@@ -272,7 +272,7 @@ def test_a_channel_policy_needs_a_limit():
         ("c", {"release_interval": -5}, "release_interval"),
         ("c", {"release_interval": math.inf}, "release_interval"),
         ("c", {"release_interval": 86_401}, "release_interval"),
-        ("c", {"release_interval": "5"}, "release_interval"),
+        ("c", {"release_interval": "5 parsecs"}, "release_interval"),
         ("c", {"max_concurrency": 2, "release_interval": -1}, "release_interval"),
     ],
 )

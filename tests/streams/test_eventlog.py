@@ -57,7 +57,11 @@ def state() -> tuple:
     """Everything the CLI could write: topics, messages and cursors."""
     return (
         list(Topic.objects.values_list("name", "partitions")),
-        list(Message.objects.values_list("topic", "partition", "offset", "key", "data")),
+        list(
+            Message.objects.values_list(
+                "topic", "partition", "offset", "key", "type", "data", "body"
+            )
+        ),
         list(ConsumerOffset.objects.values_list("group", "topic", "partition", "offset")),
     )
 
@@ -67,8 +71,11 @@ def state() -> tuple:
 
 @pytest.mark.django_db
 def test_push_prints_dense_offsets_and_keys_events_by_their_reader():
-    printed = [lines(run("push", "--reader", "alice", "--data", f'{{"n": {n}}}')) for n in (1, 2)]
-    printed.append(lines(run("push", "--reader", "bob", "--data", "[1, 2]")))
+    printed = [
+        lines(run("push", "--type", "note", "--reader", "alice", "--data", f'{{"n": {n}}}'))
+        for n in (1, 2)
+    ]
+    printed.append(lines(run("push", "--type", "note", "--reader", "bob", "--data", "[1, 2]")))
     assert printed == [[{"topic": "events", "partition": 0, "offset": n}] for n in (1, 2, 3)]
     messages = streams.read("events")
     assert [(m.offset, m.key, m.data) for m in messages] == [
@@ -80,16 +87,28 @@ def test_push_prints_dense_offsets_and_keys_events_by_their_reader():
 
 @pytest.mark.django_db
 def test_push_reads_the_event_from_stdin_without_data():
-    assert lines(run("push", "--reader", "alice", stdin='{"from": "stdin"}\n')) == [
-        {"topic": "events", "partition": 0, "offset": 1}
-    ]
+    assert lines(
+        run("push", "--type", "note", "--reader", "alice", stdin='{"from": "stdin"}\n')
+    ) == [{"topic": "events", "partition": 0, "offset": 1}]
     assert streams.read("events")[0].data == {"from": "stdin"}
 
 
 @pytest.mark.django_db
 def test_push_to_another_topic_and_partition():
     streams.create_topic("orders", partitions=2)
-    out = run("push", "--topic", "orders", "--partition", "1", "--reader", "a", "--data", "7")
+    out = run(
+        "push",
+        "--type",
+        "note",
+        "--topic",
+        "orders",
+        "--partition",
+        "1",
+        "--reader",
+        "a",
+        "--data",
+        "7",
+    )
     assert lines(out) == [{"topic": "orders", "partition": 1, "offset": 1}]
     assert [(m.key, m.data) for m in streams.read("orders", 1)] == [("a", 7)]
     assert streams.read("orders", 0) == []
@@ -98,14 +117,14 @@ def test_push_to_another_topic_and_partition():
 @pytest.mark.django_db
 def test_events_since_prints_later_events_and_moves_no_cursor():
     for n in range(1, 5):
-        run("push", "--reader", "alice" if n % 2 else "bob", "--data", str(n))
+        run("push", "--type", "note", "--reader", "alice" if n % 2 else "bob", "--data", str(n))
     events = lines(run("events", "--since", "1"))
     assert [(e["offset"], e["reader"], e["data"]) for e in events] == [
         (2, "bob", 2),
         (3, "alice", 3),
         (4, "bob", 4),
     ]
-    assert set(events[0]) == {"offset", "reader", "data", "created"}
+    assert set(events[0]) == {"offset", "reader", "type", "data", "created"}
     assert events[0]["created"] == streams.read("events", after=1)[0].created_at.isoformat()
     assert [e["offset"] for e in lines(run("events", "--since", "1", "--limit", "2"))] == [2, 3]
     assert [e["offset"] for e in lines(run("events"))] == [1, 2, 3, 4]
@@ -116,7 +135,7 @@ def test_events_since_prints_later_events_and_moves_no_cursor():
 @pytest.mark.django_db
 def test_since_and_cursor_read_and_set_a_readers_cursor():
     for _ in range(3):
-        run("push", "--reader", "alice", "--data", "{}")
+        run("push", "--type", "note", "--reader", "alice", "--data", "{}")
     assert lines(run("since", "--reader", "bob")) == [{"reader": "bob", "offset": 0, "end": 3}]
     assert lines(run("cursor", "--reader", "bob", "--set", "2")) == [
         {"reader": "bob", "offset": 2, "end": 3}
@@ -130,8 +149,8 @@ def test_since_and_cursor_read_and_set_a_readers_cursor():
 
 @pytest.mark.django_db
 def test_watch_once_prints_new_events_and_advances_the_cursor():
-    run("push", "--reader", "alice", "--data", '{"n": 1}')
-    run("push", "--reader", "bob", "--data", '{"n": 2}')
+    run("push", "--type", "note", "--reader", "alice", "--data", '{"n": 1}')
+    run("push", "--type", "note", "--reader", "bob", "--data", '{"n": 2}')
     first = lines(run("watch", "--reader", "carol", "--once"))
     assert [(e["offset"], e["reader"], e["data"]) for e in first] == [
         (1, "alice", {"n": 1}),
@@ -139,7 +158,7 @@ def test_watch_once_prints_new_events_and_advances_the_cursor():
     ]
     assert streams.committed("carol", "events", 0) == 2
     assert run("watch", "--reader", "carol", "--once") == ""
-    run("push", "--reader", "alice", "--data", '{"n": 3}')
+    run("push", "--type", "note", "--reader", "alice", "--data", '{"n": 3}')
     assert [e["offset"] for e in lines(run("watch", "--reader", "carol", "--once"))] == [3]
     # Another reader has its own cursor.
     assert len(lines(run("watch", "--reader", "dave", "--once"))) == 3
@@ -148,7 +167,7 @@ def test_watch_once_prints_new_events_and_advances_the_cursor():
 @pytest.mark.django_db
 def test_watch_with_omit_reader_skips_the_readers_own_events_but_moves_past_them():
     for reader in ("alice", "bob", "alice", "carol", "alice"):
-        run("push", "--reader", reader, "--data", json.dumps(reader))
+        run("push", "--type", "note", "--reader", reader, "--data", json.dumps(reader))
     out = run("watch", "--reader", "alice", "--omit-reader", "alice", "--once")
     assert [(e["offset"], e["reader"]) for e in lines(out)] == [(2, "bob"), (4, "carol")]
     # The cursor is past the last event too, though alice wrote it and it was not printed.
@@ -162,7 +181,7 @@ def test_watch_with_omit_reader_skips_the_readers_own_events_but_moves_past_them
 @pytest.mark.django_db
 def test_watch_once_commits_batch_by_batch_until_the_end():
     for n in range(1, 8):
-        run("push", "--reader", "alice", "--data", str(n))
+        run("push", "--type", "note", "--reader", "alice", "--data", str(n))
     out = run("watch", "--reader", "bob", "--once", "--batch-size", "2")
     assert [e["data"] for e in lines(out)] == list(range(1, 8))
     assert streams.committed("bob", "events", 0) == 7
@@ -205,18 +224,61 @@ def test_watch_polls_until_stopped():
 
 ERRORS = [
     # (arguments, stdin, message)
-    (["push", "--reader", "a", "--data", '{"x": 1'], None, r"invalid JSON in --data: .*char 7"),
-    (["push", "--reader", "a", "--data", "{x}"], None, r"invalid JSON in --data: .*column 2"),
-    (["push", "--reader", "a", "--data", "NaN"], None, "invalid JSON in --data: NaN"),
-    (["push", "--reader", "a", "--data", ""], None, "invalid JSON in --data: empty input"),
-    (["push", "--reader", "a"], "", "invalid JSON in stdin: empty input"),
-    (["push", "--reader", "a"], "[1,\n", r"invalid JSON in stdin: .*line 2"),
-    (["push", "--data", "1"], None, "--reader"),
-    (["push", "--reader", "", "--data", "1"], None, "--reader: must be a non-empty name"),
-    (["push", "--reader", "  ", "--data", "1"], None, "--reader: must be a non-empty name"),
-    (["push", "--reader", "a", "--topic", "", "--data", "1"], None, "--topic: must be a non-empty"),
-    (["push", "--reader", "a", "--partition", "1", "--data", "1"], None, "partition"),
-    (["push", "--topic", "new", "--partition", "2", "--reader", "a", "--data", "1"], None, "part"),
+    (
+        ["push", "--type", "note", "--reader", "a", "--data", '{"x": 1'],
+        None,
+        r"invalid JSON in --data: .*char 7",
+    ),
+    (
+        ["push", "--type", "note", "--reader", "a", "--data", "{x}"],
+        None,
+        r"invalid JSON in --data: .*column 2",
+    ),
+    (
+        ["push", "--type", "note", "--reader", "a", "--data", "NaN"],
+        None,
+        "invalid JSON in --data: NaN",
+    ),
+    (
+        ["push", "--type", "note", "--reader", "a", "--data", ""],
+        None,
+        "invalid JSON in --data: empty input",
+    ),
+    (["push", "--type", "note", "--reader", "a"], "", "invalid JSON in stdin: empty input"),
+    (["push", "--type", "note", "--reader", "a"], "[1,\n", r"invalid JSON in stdin: .*line 2"),
+    (["push", "--type", "note", "--data", "1"], None, "--reader"),
+    (
+        ["push", "--type", "note", "--reader", "", "--data", "1"],
+        None,
+        "--reader: must be a non-empty name",
+    ),
+    (
+        ["push", "--type", "note", "--reader", "  ", "--data", "1"],
+        None,
+        "--reader: must be a non-empty name",
+    ),
+    (
+        ["push", "--type", "note", "--reader", "a", "--topic", "", "--data", "1"],
+        None,
+        "--topic: must be a non-empty",
+    ),
+    (
+        ["push", "--type", "note", "--reader", "a", "--partition", "1", "--data", "1"],
+        None,
+        "partition",
+    ),
+    (["push", "--reader", "a", "--data", "1"], None, "required: -t/--type"),
+    (["push", "--type", "", "--reader", "a", "--data", "1"], None, "--type: must be a non-empty"),
+    (["push", "--type", "a b", "--reader", "a", "--data", "1"], None, r"--type: may hold only"),
+    (
+        ["push", "--type", "x" * 101, "--reader", "a", "--data", "1"],
+        None,
+        "--type: must be at most",
+    ),
+    (["push", "-t", "n", "-r", "a", "-d", "1", "-f", "x"], None, "not allowed with argument"),
+    (["push", "-t", "n", "-r", "a", "-f", "/nonexistent/x"], None, "--data-file: cannot read"),
+    (["events", "--type", "a b"], None, "--type: may hold only"),
+    (["watch", "--reader", "a", "--type", "", "--once"], None, "--type: must be a non-empty"),
     (["since", "--reader", "a", "--topic", "nope"], None, "no topic named 'nope'"),
     (["events", "--topic", "nope"], None, "no topic named 'nope'"),
     (["watch", "--reader", "a", "--topic", "nope", "--once"], None, "no topic named 'nope'"),
@@ -260,18 +322,18 @@ def test_errors_raise_a_command_error_and_write_nothing(args, stdin, message):
 # --- real processes -----------------------------------------------------------
 
 PROCESS_ERRORS = [
-    (["push", "--reader", "a"], "{oops", 1, "invalid JSON in stdin"),
+    (["push", "--type", "note", "--reader", "a"], "{oops", 1, "invalid JSON in stdin"),
     (["events", "--topic", "nope"], "", 1, "no topic named 'nope'"),
     (["cursor", "--reader", "bob", "--set", "9"], "", 1, "9 is past the end"),
     (["events", "--since", "-1"], "", 2, "--since: must be 0 or more"),
-    (["watch", "--once"], "", 2, "the following arguments are required: --reader"),
+    (["watch", "--once"], "", 2, "the following arguments are required: -r/--reader"),
     (["watch", "--reader", "a", "--poll", "0"], "", 2, "--poll: must be more than zero"),
 ]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_processes_push_from_stdin_and_print_json():
-    pushed = run_process("push", "--reader", "alice", stdin='{"n": 1}')
+    pushed = run_process("push", "--type", "note", "--reader", "alice", stdin='{"n": 1}')
     assert (pushed.returncode, pushed.stderr) == (0, "")
     assert json.loads(pushed.stdout) == {"topic": "events", "partition": 0, "offset": 1}
     watched = run_process("watch", "--reader", "bob", "--once")

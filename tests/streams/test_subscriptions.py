@@ -173,7 +173,13 @@ def test_a_batch_is_committed_only_after_a_2xx_and_retried_after_a_500(endpoint,
         "topic": "orders",
         "partition": 0,
         "messages": [
-            {"offset": m.offset, "key": m.key, "data": m.data, "created": m.created_at.isoformat()}
+            {
+                "offset": m.offset,
+                "key": m.key,
+                "type": None,
+                "data": m.data,
+                "created": m.created_at.isoformat(),
+            }
             for m in messages
         ],
     }
@@ -343,7 +349,7 @@ VALID = {"name": "hook", "topic": "t", "group": "g", "endpoint": "http://receive
         ({"interval": -1}, "interval"),
         ({"interval": 3601}, "interval"),
         ({"interval": float("nan")}, "interval"),
-        ({"interval": "1"}, "interval"),
+        ({"interval": "1 lightyear"}, "interval"),
         ({"timeout": 0}, "timeout"),
         ({"timeout": 3600.5}, "timeout"),
     ],

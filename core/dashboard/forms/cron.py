@@ -14,7 +14,7 @@ from django import forms
 from django.utils import timezone as dj_timezone
 
 from core import conf
-from core.dashboard.forms.fields import JSONTextField, TagsField
+from core.dashboard.forms.fields import DurationField, JSONTextField, TagsField
 from core.jobs.redaction import redact
 from core.models import CronSchedule
 from core.scheduling import cron
@@ -83,8 +83,9 @@ class ScheduleForm(forms.Form):
     queue = forms.CharField(max_length=100)
     priority = forms.IntegerField(min_value=-100, max_value=100)
     tags = TagsField()
-    timeout = forms.FloatField(
-        required=False, help_text="seconds a run may take; empty: no limit", label="Timeout"
+    timeout = DurationField(
+        help_text="how long a run may take (seconds, or e.g. 15m); empty: no limit",
+        label="Timeout",
     )
     max_attempts = forms.IntegerField(min_value=1, max_value=1000, label="Max attempts")
     allow_overlap = forms.BooleanField(

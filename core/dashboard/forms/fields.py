@@ -1,11 +1,16 @@
-"""What the dashboard's forms share: JSON and tags typed by an operator."""
+"""What the dashboard's forms share: JSON, tags and durations typed by an operator."""
 
 import json
+import re
 from typing import Any
 
 from django import forms
 
+from core.durations import duration_problem
 from core.insights.filters import tag_list
+
+#: A plain (maybe negative) number: seconds, left for the queue's own checks to judge.
+_PLAIN_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 class NotJSON(ValueError):
@@ -58,3 +63,37 @@ class TagsField(forms.CharField):
 
     def clean(self, value: Any) -> list[str]:
         return tag_list(super().clean(value))
+
+
+class DurationField(forms.Field):
+    """A span of time: seconds (``90``, ``1.5``) or a duration such as ``15m``, ``48h``,
+    ``1h30m`` (core.durations); cleans to seconds (a float), or None for an empty box.
+    Plain numbers pass as they are, so the queue's checks judge their range."""
+
+    def __init__(self, *, placeholder: str = "e.g. 30 or 15m", **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={
+                    "placeholder": placeholder,
+                    "spellcheck": "false",
+                    "autocomplete": "off",
+                    "maxlength": "100",
+                }
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> float | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return None
+        if _PLAIN_NUMBER.fullmatch(text):
+            return float(text)
+        seconds, problem = duration_problem(text)
+        if problem is not None:
+            raise forms.ValidationError(problem[:1].upper() + problem[1:])
+        return seconds

@@ -11,13 +11,13 @@ from typing import Any
 from django import forms
 
 from core import conf
-from core.dashboard.forms.fields import JSONTextField, TagsField
+from core.dashboard.forms.fields import DurationField, JSONTextField, TagsField
 from core.jobs.spec import PRIORITY_MAX, PRIORITY_MIN
 from core.models import RetryBackoff
 
 
-def _seconds(label: str, help_text: str, **kwargs: Any) -> forms.FloatField:
-    return forms.FloatField(required=False, min_value=0, label=label, help_text=help_text, **kwargs)
+def _seconds(label: str, help_text: str, **kwargs: Any) -> DurationField:
+    return DurationField(label=label, help_text=help_text, **kwargs)
 
 
 class JobIdsField(forms.CharField):
@@ -71,27 +71,25 @@ class NewJobForm(forms.Form):
             attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
         ),
     )
-    delay = _seconds("Delay", "seconds from now; instead of Run at")
+    delay = _seconds("Delay", "from now (seconds, or e.g. 15m, 2h); instead of Run at")
     max_attempts = forms.IntegerField(
         required=False, min_value=1, max_value=1000, label="Max attempts"
     )
-    retry_delay = _seconds("Retry delay", "seconds before a retry")
+    retry_delay = _seconds("Retry delay", "before a retry (seconds, or e.g. 5m)")
     retry_backoff = forms.ChoiceField(
         required=False,
         label="Retry backoff",
         choices=[("", "default"), *RetryBackoff.choices],
     )
-    retry_delay_max = _seconds("Retry delay max", "cap in seconds on the backoff")
-    timeout = forms.FloatField(
-        required=False,
-        min_value=0.001,
-        label="Timeout",
-        help_text="seconds a run may take; empty: no limit",
-    )
+    retry_delay_max = _seconds("Retry delay max", "cap on the backoff (seconds, or e.g. 1h)")
+    timeout = _seconds("Timeout", "how long a run may take (seconds, or e.g. 15m); empty: no limit")
     force_kill_on_timeout = forms.BooleanField(
         required=False,
         label="Force kill on timeout",
         help_text="run isolated and killed at the timeout",
+    )
+    lock_timeout = _seconds(
+        "Lock timeout", "how long each lease lasts (e.g. 2m); empty: the worker's lease"
     )
     tags = TagsField()
     idempotency_key = forms.CharField(
@@ -124,6 +122,7 @@ class NewJobForm(forms.Form):
                 "retry_delay_max",
                 "timeout",
                 "force_kill_on_timeout",
+                "lock_timeout",
             ),
         ),
         ("Identity and links", ("tags", "idempotency_key", "depends_on", "dead_letter_job_type")),

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.dashboard.forms.fields import DurationField
 from core.exceptions import InvalidPolicyError
 from core.models import ChannelPolicy, Queue
 from core.scheduling import policies
@@ -65,10 +66,12 @@ class QueueLimitsForm(forms.Form):
         "the period); empty: no limit",
         policies.MAX_RATE_LIMIT,
     )
-    rate_period = forms.FloatField(
+    rate_period = DurationField(
+        required=True,
         label="Period (seconds)",
-        help_text=f"the rate limit's sliding window: over 0, at most {policies.MAX_SECONDS:g}",
-        widget=_number("1", step="any"),
+        help_text=f"the rate limit's sliding window (seconds, or e.g. 1m): over 0, at most "
+        f"{policies.MAX_SECONDS:g}",
+        placeholder="1",
     )
 
     def __init__(self, name: str, row: Queue | None, *args: Any, **kwargs: Any) -> None:
@@ -119,11 +122,10 @@ class ChannelPolicyForm(forms.Form):
     max_concurrency = _limit(
         "Max concurrency", "jobs of the channel running at once; empty: no limit"
     )
-    release_interval = forms.FloatField(
-        required=False,
+    release_interval = DurationField(
         label="Release interval (seconds)",
-        help_text="at least this long between two starts; empty: none",
-        widget=_number("none", step="any"),
+        help_text="at least this long between two starts (seconds, or e.g. 5m); empty: none",
+        placeholder="none",
     )
 
     def __init__(self, row: ChannelPolicy | None, *args: Any, **kwargs: Any) -> None:

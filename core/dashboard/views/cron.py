@@ -124,8 +124,15 @@ def cron_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     can_change = user.has_perm("queueadmin.change_cronschedule")
     enqueues = user.has_perm(ENQUEUES)
+    # ?status=active|paused lists only those (another value: all, as the tabs offer).
+    status = request.GET.get("status")
+    rows = _rows()
+    if status in CronStatus.values:
+        rows = rows.filter(status=status)
     context = {
-        "schedules": annotate(list(_rows()), now),
+        "schedules": annotate(list(rows), now),
+        "current_status": status if status in CronStatus.values else None,
+        "statuses": CronStatus.values,
         "can_change": can_change,
         "can_run": can_change and enqueues,  # edit, resume, run now
         "can_delete": user.has_perm("queueadmin.delete_cronschedule"),

@@ -1,5 +1,6 @@
 """The Streams page's message browser: a partition's messages, a keyset page at a time
-by offset (never OFFSET), with each message's key, time and pretty JSON."""
+by offset (never OFFSET), with each message's key, type, time and pretty JSON (or, for
+a bytes message, its size and the hex of its first bytes); filtered by type."""
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -10,15 +11,35 @@ from core.dashboard.views.streams import (
     PartitionRow,
     first_offset,
     integer,
+    sentence,
     topic_named,
     url,
 )
+from core.exceptions import InvalidStreamError
 from core.insights.humanize import pretty_json
 from core.models import ConsumerOffset, Message, Partition
+from core.streams import check_type
 
 MESSAGES_TEMPLATE = "queueadmin/stream_messages.html"
 #: Characters of a message's pretty JSON shown on the message page.
 DATA_SHOWN = 20_000
+#: Bytes of a bytes message shown in hex.
+HEX_SHOWN = 32
+
+
+def _show(message: Message) -> None:
+    """Set what the page shows of ``message``: ``text`` (pretty JSON cut to
+    DATA_SHOWN, ``cut`` characters left out) or, for bytes, ``size`` and ``hex``."""
+    message.size = None
+    if message.body is not None:
+        body = bytes(message.body)
+        message.size = len(body)
+        message.hex = body[:HEX_SHOWN].hex(" ")
+        message.cut = max(0, len(body) - HEX_SHOWN)
+        return
+    text = pretty_json(message.data)
+    message.text = text[:DATA_SHOWN]
+    message.cut = len(text) - len(message.text)
 
 
 def _cursor(request: HttpRequest, name: str) -> int | None:
@@ -50,6 +71,14 @@ def stream_messages(request: HttpRequest) -> HttpResponse:
     size = conf.get("DASHBOARD_PAGE_SIZE")
     rows = Message.objects.filter(topic=topic, partition=number)
     params = {"topic": topic.name, "partition": number}
+    kind, type_error = request.GET.get("type", "")[:200].strip(), ""
+    if kind:
+        try:
+            rows = rows.filter(type=check_type(kind))
+            params["type"] = kind
+        except InvalidStreamError as exc:
+            type_error = sentence(str(exc))
+            rows = rows.none()
     if newest:
         before = _cursor(request, "before")
         if before is not None:
@@ -67,9 +96,7 @@ def stream_messages(request: HttpRequest) -> HttpResponse:
         cursor = "after"
     page = found[:size]
     for message in page:
-        text = pretty_json(message.data)
-        message.text = text[:DATA_SHOWN]
-        message.cut = len(text) - len(message.text)
+        _show(message)
     committed = list(
         ConsumerOffset.objects.filter(topic=topic, partition=number)
         .order_by("group")
@@ -82,8 +109,10 @@ def stream_messages(request: HttpRequest) -> HttpResponse:
         "messages_page": page,
         "committed": committed,
         "newest": newest,
-        "oldest_url": url("stream-messages", topic=topic.name, partition=number),
-        "newest_url": url("stream-messages", topic=topic.name, partition=number, order="newest"),
+        "oldest_url": url("stream-messages", **{**params, "order": None}),
+        "newest_url": url("stream-messages", **{**params, "order": "newest"}),
+        "type_value": kind,
+        "type_error": type_error,
         "first_url": url("stream-messages", **params) if paged else None,
         "next_url": (
             url("stream-messages", **params, **{cursor: page[-1].offset})

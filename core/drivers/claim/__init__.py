@@ -64,14 +64,20 @@ def claim(
     job_types: Iterable[str] | None,
     limit: int,
     lease: float,
+    channel: str | None = None,
 ) -> list[ClaimedJob]:
-    """Claim up to ``limit`` jobs, keeping every queue and channel policy."""
+    """Claim up to ``limit`` jobs, keeping every queue and channel policy (only
+    ``channel``'s jobs when it is given)."""
     by = ClaimedBy(worker_id, lease)
     served = None if queues is None else tuple(queues)
-    base = Where(queues=served, job_types=None if job_types is None else tuple(job_types))
+    base = Where(
+        queues=served,
+        job_types=None if job_types is None else tuple(job_types),
+        channel=channel,
+    )
     # Without policies, one statement; it still leaves out restricted jobs, so a
     # policy set since the snapshot holds.
-    plain = replace(base, no_channel=True, skip_restricted_queues=True)
+    plain = replace(base, no_channel=channel is None, skip_restricted_queues=True)
     snap, jobs = steps.first_claim(by, plain, limit)
     if jobs is not None:
         return jobs

@@ -76,6 +76,8 @@ class PolicyClaim:
         if not policies:
             return
         self.rotation.places[POLICIES] = policies[-1].name
+        if self.base.channel is not None:  # one channel asked for
+            policies = [p for p in policies if p.name == self.base.channel]
         busy = self.steps.running(self.cursor, "channel", [p.name for p in policies])
         released = []
         for policy in policies:

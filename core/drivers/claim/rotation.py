@@ -43,6 +43,9 @@ def claim_group(
     """
     if claim.remaining <= 0:
         return
+    if where.channel is not None:  # one channel asked for: no rotation to keep
+        claim.add(steps.claim_where(cursor, by, where, claim.remaining))
+        return
     unchanneled = replace(where, no_channel=True)
     if not channel_jobs:
         claim.add(steps.claim_where(cursor, by, unchanneled, claim.remaining))

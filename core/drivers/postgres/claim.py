@@ -25,7 +25,7 @@ SELECT now() AS now,
 
 _SET_PROCESSING = """
        SET status = 'processing', attempts = j.attempts + 1, locked_by = %(worker)s,
-           locked_until = now() + %(lease)s * interval '1 second',
+           locked_until = now() + coalesce(j.lock_timeout, %(lease)s) * interval '1 second',
            started_at = now(), seen_running_at = NULL, updated_at = now()
 """
 

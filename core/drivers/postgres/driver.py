@@ -13,8 +13,10 @@ from psycopg import errors
 
 from core import conf
 from core.drivers.base import Driver
+from core.drivers.postgres import events as notices
 from core.drivers.postgres.claim import PostgresClaimSteps
 from core.drivers.rows import (
+    EVENTS_CHANNEL,
     NOTIFY_CHANNEL,
     HeartbeatReply,
     Outcome,
@@ -36,8 +38,8 @@ WITH ins AS (
     INSERT INTO {Job} (job_type, queue, channel, payload, priority, run_at, max_attempts,
                           retry_delay, retry_backoff, retry_delay_max, timeout,
                           force_kill_on_timeout, tags, idempotency_key, depends_on,
-                          dead_letter_job_type, status, attempts, progress, errors,
-                          step_data, created_at, updated_at)
+                          dead_letter_job_type, lock_timeout, status, attempts, progress,
+                          errors, step_data, created_at, updated_at)
 """
         + rows
         + """
@@ -57,7 +59,7 @@ INSERT = _insert(
     SELECT e->>0, e->>1, e->>2, e->3, (e->>4)::smallint,
            coalesce((e->>5)::timestamptz, now()), (e->>6)::int, (e->>7)::float8, e->>8,
            (e->>9)::float8, (e->>10)::float8, (e->>11)::boolean, e->12, e->>13,
-           e->14, e->>15, 'pending', 0, 0, '[]', '{}', now(), now()
+           e->14, e->>15, (e->>16)::float8, 'pending', 0, 0, '[]', '{}', now(), now()
       FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t(e, n)
      ORDER BY n"""
 )
@@ -71,7 +73,8 @@ INSERT_ONE = _insert(
             %(retry_delay_max)s::float8, %(timeout)s::float8,
             %(force_kill_on_timeout)s::boolean, %(tags)s::jsonb,
             %(idempotency_key)s::text, %(depends_on)s::jsonb,
-            %(dead_letter_job_type)s::text, 'pending', 0, 0, '[]', '{}', now(), now())"""
+            %(dead_letter_job_type)s::text, %(lock_timeout)s::float8,
+            'pending', 0, 0, '[]', '{}', now(), now())"""
 )
 
 FINISH = sql(
@@ -97,10 +100,16 @@ WITH v AS (
      -- "|| ''" keeps the planner off the status indexes, whose estimates lag behind
      -- the churn: walk the batch, look each job up by its id.
      WHERE j.id = v.id AND j.status || '' = 'processing' AND j.locked_by = %(worker)s
- RETURNING j.id, v.event, v.meta
+ RETURNING j.id, j.queue, j.status, v.event, v.meta
+), told AS (
+    -- One notification per job on the events channel, delivered with the commit: the
+    -- JSON {"id", "queue", "event", "status"} written out (half json_build_object's cost).
+    SELECT count(pg_notify(%(events)s, '{"id":' || id || ',"queue":' || to_json(queue)::text
+                           || ',"event":"' || event || '","status":"' || status || '"}')) AS n
+      FROM done
 )
 INSERT INTO {JobEvent} (job_id, type, at, metadata)
-SELECT id, event, now(), meta FROM done
+SELECT id, event, now(), meta FROM done, told
 RETURNING job_id
 """
 )
@@ -118,7 +127,8 @@ WITH w AS (
     -- Rows the worker's completer or starter holds right now are skipped, not waited
     -- for (waiting is how the three deadlocked under load): they are being finished,
     -- or were claimed or renewed moments ago, and the next heartbeat renews them.
-    UPDATE {Job} SET locked_until = now() + %(lease)s * interval '1 second',
+    UPDATE {Job} SET locked_until = now() + coalesce(lock_timeout, %(lease)s)
+                                             * interval '1 second',
                      seen_running_at = CASE WHEN id = ANY(%(running_ids)s)
                                             THEN coalesce(seen_running_at, now()) END
      WHERE id IN (SELECT id FROM {Job}
@@ -159,7 +169,12 @@ WITH lost AS (
              WHERE status = 'processing' AND locked_until < now()
              ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED) AS x
      WHERE j.id = x.id
- RETURNING j.id, j.status, j.attempts, x.running
+ RETURNING j.id, j.status, j.attempts, x.running, j.queue
+), told AS (
+    -- Jobs failed for good are announced on the events channel (see FINISH).
+    SELECT count(pg_notify(%(events)s, '{"id":' || id || ',"queue":' || to_json(queue)::text
+                           || ',"event":"failed","status":"failed"}')) AS n
+      FROM lost WHERE status = 'failed'
 ), events AS (
     INSERT INTO {JobEvent} (job_id, type, at, metadata)
     SELECT id, 'reclaimed', now(),
@@ -167,7 +182,7 @@ WITH lost AS (
                               'running', running)
       FROM lost
 )
-SELECT id, status FROM lost
+SELECT id, status FROM lost, told
 """
 )
 
@@ -210,6 +225,18 @@ UPDATE {Job} SET seen_running_at = now()
                WHERE id = ANY(%(ids)s) AND locked_by = %(worker)s AND status = 'processing'
                ORDER BY id FOR UPDATE)
 RETURNING id
+"""
+)
+
+# A lease taken or renewed by the application's own loop (core.jobs.dequeue).
+HOLD = sql(
+    """
+UPDATE {Job}
+   SET locked_until = now() + coalesce(%(lock)s::float8, lock_timeout, %(lease)s::float8)
+                              * interval '1 second',
+       seen_running_at = coalesce(seen_running_at, now())
+ WHERE id = ANY(%(ids)s) AND locked_by = %(owner)s AND status = 'processing'
+RETURNING id, locked_until, state
 """
 )
 
@@ -318,7 +345,8 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         rows = json.dumps(
             [[o.job_id, o.status, o.output, o.error, o.delay, o.event, o.meta] for o in outcomes]
         )
-        return [row[0] for row in self.execute(FINISH, {"worker": worker_id, "rows": rows})]
+        params = {"worker": worker_id, "rows": rows, "events": EVENTS_CHANNEL}
+        return [row[0] for row in self.execute(FINISH, params)]
 
     def mark_running(self, worker_id, job_ids, ended_ids=()) -> list[int]:
         params = {"worker": worker_id, "ids": list(job_ids), "ended": list(ended_ids)}
@@ -366,7 +394,7 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
 
     def reclaim_expired(self) -> list[tuple[int, str]]:
         with self.connection.cursor() as cursor:
-            cursor.execute(RECLAIM)
+            cursor.execute(RECLAIM, {"events": EVENTS_CHANNEL})
             return [(row[0], row[1]) for row in cursor.fetchall()]
 
     def release(self, worker_id: str, job_ids: list[int]) -> int:
@@ -375,6 +403,16 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         with self.connection.cursor() as cursor:
             cursor.execute(RELEASE, {"worker": worker_id, "ids": list(job_ids)})
             return cursor.rowcount
+
+    def hold(self, owner, job_ids, lock, lease) -> list[tuple]:
+        if not job_ids:
+            return []
+        params = {"owner": owner, "ids": list(job_ids), "lock": lock, "lease": lease}
+        with self.connection.cursor() as cursor:
+            cursor.execute(HOLD, params)
+            rows = cursor.fetchall()
+        # Django reads jsonb as text.
+        return [(i, until, None if s is None else json.loads(s)) for i, until, s in rows]
 
     def reserve_offsets(self, topic: str, partition: int, count: int) -> int:
         with self.connection.cursor() as cursor:
@@ -389,6 +427,15 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
             if k in {"dbname", "user", "password", "host", "port", "sslmode", "application_name"}
         }
         return PostgresListener(conninfo)
+
+    supports_job_notifications = True
+
+    def notify_jobs(self, rows: list[tuple[int, str, str, str]]) -> None:
+        if rows:
+            self.execute(notices.NOTIFY_JOBS, notices.notify_params(rows))
+
+    def listen_jobs(self) -> notices.JobEventListener:
+        return notices.JobEventListener(notices.conninfo(self.connection))
 
     def run_within(self, seconds: float, query):
         timeout = f"{max(1, int(seconds * 1000))}ms"

@@ -37,7 +37,10 @@ _SET_PROCESSING = sql(
     """
 UPDATE {Job}
    SET status = 'processing', attempts = attempts + 1, locked_by = %(worker)s,
-       locked_until = %(until)s, started_at = %(now)s, seen_running_at = NULL,
+       locked_until = CASE WHEN lock_timeout IS NULL THEN %(until)s
+                           ELSE strftime('%%Y-%%m-%%d %%H:%%M:%%f', %(now)s,
+                                         '+' || lock_timeout || ' seconds') END,
+       started_at = %(now)s, seen_running_at = NULL,
        updated_at = %(now)s
 """
 )

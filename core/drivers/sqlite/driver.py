@@ -7,7 +7,7 @@ workers queue on the busy timeout instead of failing.
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import OperationalError, transaction
@@ -42,11 +42,11 @@ INSERT = sql(
 INSERT INTO {Job} (job_type, queue, channel, payload, priority, run_at, max_attempts,
                       retry_delay, retry_backoff, retry_delay_max, timeout,
                       force_kill_on_timeout, tags, idempotency_key, depends_on,
-                      dead_letter_job_type, status, attempts, progress, errors, step_data,
-                      created_at, updated_at)
+                      dead_letter_job_type, lock_timeout, status, attempts, progress,
+                      errors, step_data, created_at, updated_at)
 SELECT value ->> 0, value ->> 1, value ->> 2, value -> 3, value ->> 4, value ->> 5,
        value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
-       value -> 12, value ->> 13, value -> 14, value ->> 15,
+       value -> 12, value ->> 13, value -> 14, value ->> 15, value ->> 16,
        'pending', 0, 0, '[]', '{}', %s, %s
   FROM json_each(%s)
  WHERE true  -- needed before ON CONFLICT after a SELECT
@@ -95,7 +95,9 @@ RETURNING "order", ordered_by
 HEARTBEAT_JOBS = sql(
     """
 UPDATE {Job}
-   SET locked_until = %s,
+   SET locked_until = CASE WHEN lock_timeout IS NULL THEN %s
+                           ELSE strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s,
+                                         '+' || lock_timeout || ' seconds') END,
        seen_running_at = CASE WHEN id IN (SELECT value FROM json_each(%s))
                               THEN coalesce(seen_running_at, %s) END
  WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
@@ -149,6 +151,19 @@ RETURNING id
 """
 )
 
+# A lease taken or renewed by the application's own loop (core.jobs.dequeue).
+HOLD = sql(
+    """
+UPDATE {Job}
+   SET locked_until = strftime('%%Y-%%m-%%d %%H:%%M:%%f', %(now)s,
+                               '+' || coalesce(%(lock)s, lock_timeout, %(lease)s) || ' seconds'),
+       seen_running_at = coalesce(seen_running_at, %(now)s)
+ WHERE id IN (SELECT value FROM json_each(%(ids)s)) AND locked_by = %(owner)s
+   AND status = 'processing'
+RETURNING id, locked_until, state
+"""
+)
+
 MARK_RUNNING = sql(
     """
 UPDATE {Job} SET seen_running_at = %s
@@ -172,6 +187,13 @@ _LAST_ERROR_HOLDS = sql(
 
 def _condition(sql: str, params: list[str]) -> Q:
     return Q(RawSQL(sql, params, output_field=BooleanField()))
+
+
+def _utc(value: str | datetime) -> datetime:
+    """A timestamp column read back by raw SQL (text, or naive when converted) in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class SQLiteDriver(SQLiteStats, SQLiteClaimSteps, Driver):
@@ -289,7 +311,7 @@ class SQLiteDriver(SQLiteStats, SQLiteClaimSteps, Driver):
             )
             rows = cursor.fetchall()
             until = self._ts(now + timedelta(seconds=lease))
-            cursor.execute(HEARTBEAT_JOBS, [until, running, ts, ids, worker_id])
+            cursor.execute(HEARTBEAT_JOBS, [until, ts, running, ts, ids, worker_id])
             cursor.execute(CANCELLED, [ids])
             reply = HeartbeatReply(cancelled=[row[0] for row in cursor.fetchall()])
         if rows:
@@ -321,6 +343,24 @@ class SQLiteDriver(SQLiteStats, SQLiteClaimSteps, Driver):
             ]
             self._events(cursor, ts, events)
         return [(row[0], row[1]) for row in rows]
+
+    def hold(self, owner, job_ids, lock, lease) -> list[tuple]:
+        if not job_ids:
+            return []
+        params = {
+            "now": self._ts(timezone.now()),
+            "owner": owner,
+            "ids": json.dumps(list(job_ids)),
+            "lock": lock,
+            "lease": lease,
+        }
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.execute(HOLD, params)
+            rows = cursor.fetchall()
+        return [
+            (job_id, _utc(until), None if state is None else json.loads(state))
+            for job_id, until, state in rows
+        ]
 
     def release(self, worker_id: str, job_ids: list[int]) -> int:
         if not job_ids:

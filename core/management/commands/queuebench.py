@@ -5,7 +5,7 @@ import shlex
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.bench import queuebench
+from core.bench import callbench, queuebench
 from core.bench.options import add_options, chosen_phases
 from core.bench.table import write_table
 from core.validation import positive
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             type=float,
             default=0.02,
             metavar="SECONDS",
-            help="pause between latency samples (default 0.02)",
+            help="pause between latency samples and between calls (default 0.02)",
         )
 
     def handle(self, *args, **opts):
@@ -54,4 +54,7 @@ class Command(BaseCommand):
             shlex.split(opts["tuned"])
         except ValueError as exc:
             raise CommandError(f"--tuned: {exc}") from None
-        write_table(self.stdout, "queuebench", queuebench.run(only, opts, self.stderr.write))
+        rows = queuebench.run(only, opts, self.stderr.write)
+        if "call" in only:  # the call phase's own module (core.bench.callbench)
+            rows += callbench.rows(opts)
+        write_table(self.stdout, "queuebench", rows)

@@ -8,8 +8,12 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from core import conf, readiness
+from core.durations import duration_option
 from core.validation import positive
 from core.worker import liveness
+from core.worker.burst import LEFT_JOBS
+from core.worker.hooks import WorkerSetupError
+from core.worker.once import run_worker
 from core.worker.runner import Worker, WorkerOptions
 from core.worker.supervisor import Supervisor, TooManyDeaths
 
@@ -59,25 +63,45 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--poll-interval",
-            type=positive(float),
+            type=duration_option(positive=True),
             default=None,
             help="seconds between polls when idle (default 1 on PostgreSQL, "
             "which also wakes on NOTIFY; 0.05 on SQLite)",
         )
-        parser.add_argument("--burst", action="store_true", help="exit when no due job is left")
+        parser.add_argument(
+            "--burst",
+            action="store_true",
+            help="exit when no due job is left that this worker could run; due jobs held "
+            "back by a queue's rate limit or max concurrency or a channel's release interval "
+            "are waited for (see --burst-wait)",
+        )
+        parser.add_argument(
+            "--burst-wait",
+            type=duration_option(),
+            default=60.0,
+            metavar="SECONDS",
+            help="with --burst: how long to wait for held-back jobs without claiming any; "
+            f"then exit with code {LEFT_JOBS}, saying how many were left (default 60)",
+        )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="claim one batch (at most --max-jobs jobs), run it, write its outcomes, "
+            "print a one-line summary and exit",
+        )
         parser.add_argument(
             "--max-jobs", type=positive(int), default=None, help="exit after this many jobs"
         )
         parser.add_argument("--worker-id", default=None, help="worker id (default host:pid:rand)")
         parser.add_argument(
             "--grace",
-            type=float,
+            type=duration_option(),
             default=30.0,
             help="seconds running jobs get to finish on shutdown (default 30)",
         )
         parser.add_argument(
             "--lease",
-            type=positive(float),
+            type=duration_option(positive=True),
             default=None,
             help="lease seconds (default: the LEASE_SECONDS setting, 30)",
         )
@@ -87,7 +111,7 @@ class Command(BaseCommand):
             default=5,
             help="with --processes: deaths tolerated within --restart-window",
         )
-        parser.add_argument("--restart-window", type=float, default=60.0)
+        parser.add_argument("--restart-window", type=duration_option(), default=60.0)
         parser.add_argument(
             "--no-push",
             action="store_true",
@@ -129,6 +153,8 @@ class Command(BaseCommand):
             batch_size=opts["batch_size"],
             poll_interval=opts["poll_interval"],
             burst=opts["burst"],
+            burst_wait=opts["burst_wait"],
+            once=opts["once"],
             max_jobs=opts["max_jobs"],
             worker_id=worker_id,
             grace=opts["grace"],
@@ -137,7 +163,14 @@ class Command(BaseCommand):
             push=not opts["no_push"],
             liveness_file=live_file,
         )
-        code = Worker(options).run()
+        try:
+            if options.once:
+                result = run_worker(Worker(options))
+                self.stdout.write(f"once: {result.summary()}")
+                return
+            code = Worker(options).run()
+        except WorkerSetupError as exc:
+            raise CommandError(str(exc)) from None
         if code:
             sys.exit(code)
 
@@ -158,9 +191,11 @@ class Command(BaseCommand):
             liveness_file=live_file,
         )
         try:
-            supervisor.run()
+            code = supervisor.run()
         except TooManyDeaths as exc:
             raise CommandError(str(exc)) from None
+        if code:
+            sys.exit(code)
 
     def _configure_logging(self, verbosity: int) -> None:
         logger = logging.getLogger("queueadmin")

@@ -31,6 +31,14 @@ def name(text: str) -> str:
     return text
 
 
+def message_type(text: str) -> str:
+    """An argparse type: a message type (letters, digits and ``._:-/``)."""
+    try:
+        return streams.check_type(text, "type")
+    except InvalidStreamError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("type: ")) from None
+
+
 def _integer(text: str, low: int, high: int) -> int:
     try:
         value = int(text)
@@ -86,7 +94,9 @@ class Command(BaseCommand):
 
     help = (
         "An event log on a stream topic. Events carry the name of the reader who pushed "
-        "them; each reader has a cursor (its committed offset) that watch advances."
+        "them and a type; each reader has a cursor (its committed offset) that watch "
+        "advances. Short options, the same in every subcommand: -T topic, -p partition, "
+        "-r reader, -t type, -d data, -f data file, -s since, -l limit, -o omit reader."
     )
     # call_command(..., stdin=StringIO(...)) feeds push without --data.
     stealth_options = ("stdin",)
@@ -97,23 +107,37 @@ class Command(BaseCommand):
         )
 
         push = self._subcommand(actions, "push", "publish one event; print its offset")
-        push.add_argument("--reader", type=name, required=True, help="who writes the event")
-        push.add_argument("--data", help="the event as JSON (default: read from stdin)")
+        push.add_argument(
+            "-w",
+            "-r",
+            "--writer",
+            "--reader",
+            dest="reader",
+            type=name,
+            required=True,
+            help="who writes the event (the reader whose own events --omit-reader leaves out)",
+        )
+        push.add_argument(
+            "-t", "--type", type=message_type, required=True, help="the event's type (required)"
+        )
+        data = push.add_mutually_exclusive_group()
+        data.add_argument("-d", "--data", help="the event as JSON (default: read from stdin)")
+        data.add_argument(
+            "-f",
+            "--data-file",
+            metavar="PATH",
+            help="publish this file's bytes as they are (a bytes event); - reads stdin",
+        )
 
         watch = self._subcommand(
             actions, "watch", "print new events after the reader's cursor, moving it"
         )
-        watch.add_argument("--reader", type=name, required=True, help="whose cursor to follow")
+        watch.add_argument(
+            "-r", "--reader", type=name, required=True, help="whose cursor to follow"
+        )
+        self._filters(watch, "skip events this reader wrote, still moving past them")
         watch.add_argument(
             "--poll", type=seconds, default=1.0, help="seconds between polls (default 1)"
-        )
-        watch.add_argument(
-            "--omit-reader",
-            type=name,
-            action="append",
-            default=[],
-            metavar="READER",
-            help="skip events this reader wrote, still moving past them (repeatable)",
         )
         watch.add_argument(
             "--once", action="store_true", help="print the events there are now, then exit"
@@ -127,20 +151,26 @@ class Command(BaseCommand):
 
         events = self._subcommand(actions, "events", "print events after an offset")
         events.add_argument(
-            "--since", type=offset, default=0, help="print events after this offset (default 0)"
+            "-s",
+            "--since",
+            type=offset,
+            default=0,
+            help="print events after this offset (default 0)",
         )
         events.add_argument(
+            "-l",
             "--limit",
             type=limit,
             default=eventlog.DEFAULT_LIMIT,
             help="most events to print (default 100)",
         )
+        self._filters(events, "leave out events this reader wrote")
 
         since = self._subcommand(actions, "since", "print a reader's cursor and the end offset")
-        since.add_argument("--reader", type=name, required=True)
+        since.add_argument("-r", "--reader", type=name, required=True, help="whose cursor")
 
         cursor = self._subcommand(actions, "cursor", "set a reader's cursor")
-        cursor.add_argument("--reader", type=name, required=True)
+        cursor.add_argument("-r", "--reader", type=name, required=True, help="whose cursor")
         cursor.add_argument(
             "--set", type=offset, required=True, dest="offset", metavar="N", help="0 to the end"
         )
@@ -149,13 +179,38 @@ class Command(BaseCommand):
     def _subcommand(actions, command: str, text: str):
         parser = actions.add_parser(command, help=text, description=text)
         parser.add_argument(
+            "-T",
             "--topic",
             type=name,
             default=eventlog.DEFAULT_TOPIC,
             help=f"topic (default {eventlog.DEFAULT_TOPIC})",
         )
-        parser.add_argument("--partition", type=offset, default=0, help="partition (default 0)")
+        parser.add_argument(
+            "-p", "--partition", type=offset, default=0, help="partition (default 0)"
+        )
         return parser
+
+    @staticmethod
+    def _filters(parser, omit_help: str) -> None:
+        """--omit-reader and --type, the same for every subcommand that lists events."""
+        parser.add_argument(
+            "-o",
+            "--omit-reader",
+            type=name,
+            action="append",
+            default=[],
+            metavar="READER",
+            help=f"{omit_help} (repeatable)",
+        )
+        parser.add_argument(
+            "-t",
+            "--type",
+            type=message_type,
+            action="append",
+            dest="types",
+            metavar="TYPE",
+            help="only events of this type (repeatable: any of them)",
+        )
 
     def handle(self, *args, **opts):
         try:
@@ -175,9 +230,29 @@ class Command(BaseCommand):
     def _push(self, opts) -> None:
         if opts["data"] is not None:
             data = eventlog.parse_data(opts["data"], "--data")
+        elif opts["data_file"] is not None:
+            data = self._read_bytes(opts["data_file"], opts.get("stdin"))
         else:
             data = eventlog.parse_data(self._read_stdin(opts.get("stdin")), "stdin")
-        self._line(eventlog.push(opts["topic"], opts["partition"], opts["reader"], data))
+        self._line(
+            eventlog.push(opts["topic"], opts["partition"], opts["reader"], data, opts["type"])
+        )
+
+    def _read_bytes(self, path: str, source) -> bytes:
+        """The bytes of ``--data-file`` (``-``: all of stdin)."""
+        if path == "-":
+            source = source or sys.stdin
+            if source is None:
+                raise CommandError("--data-file: no stdin to read the event from")
+            raw = getattr(source, "buffer", source).read()
+            return raw.encode() if isinstance(raw, str) else bytes(raw)
+        try:
+            with open(path, "rb") as file:
+                return file.read()
+        except OSError as exc:
+            raise CommandError(
+                f"--data-file: cannot read {path!r}: {exc.strerror or exc}"
+            ) from None
 
     def _read_stdin(self, source) -> str:
         source = source or sys.stdin
@@ -207,6 +282,7 @@ class Command(BaseCommand):
                 opts["reader"],
                 self._line,
                 omit=set(opts["omit_reader"]),
+                types=opts["types"],
                 poll=opts["poll"],
                 once=opts["once"],
                 batch_size=opts["batch_size"],
@@ -214,7 +290,14 @@ class Command(BaseCommand):
             )
 
     def _events(self, opts) -> None:
-        for line in eventlog.events(opts["topic"], opts["partition"], opts["since"], opts["limit"]):
+        for line in eventlog.events(
+            opts["topic"],
+            opts["partition"],
+            opts["since"],
+            opts["limit"],
+            omit=set(opts["omit_reader"]),
+            types=opts["types"],
+        ):
             self._line(line)
 
     def _since(self, opts) -> None:
