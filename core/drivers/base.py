@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from core.drivers import claim as claiming
 from core.drivers.rows import TAG_MODES, ClaimedJob, HeartbeatReply, Outcome
+from core.models import Job
 
 T = TypeVar("T")
 
@@ -210,6 +211,11 @@ class Driver:
         per job, all in one statement; nothing is sent if the transaction rolls back.
         Code that completes, fails, defers or deletes jobs with the ORM calls this in the
         same ``transaction.atomic()`` block. A no-op on databases without NOTIFY."""
+
+    def job_state(self, job_id: int) -> tuple[str, Any] | None:
+        """The job's status and output, or None when it does not exist: the one read a
+        waiter repeats (``core.jobs.replies``)."""
+        return Job.objects.filter(pk=job_id).values_list("status", "output").first()
 
     def listen_jobs(self):
         """A dedicated connection receiving EVENTS_CHANNEL notifications (an object with

@@ -22,6 +22,7 @@ from core.drivers import get_driver
 from core.exceptions import InvalidJobError, JobCancelled, JobFailed, JobNotFound, QueueError
 from core.jobs.enqueue import enqueue
 from core.models import Job, JobStatus
+from core.models.jobs import FINISHED_STATUSES as FINISHED
 
 logger = logging.getLogger("queueadmin.queue")
 
@@ -176,19 +177,29 @@ def wait_for(
     is deleted meanwhile. ``interval``: the first pause when polling (SQLite).
     """
     _check(timeout, interval)
+    _await(job_id, timeout, interval)
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        raise JobNotFound(f"no job with id {job_id}")
+    return _finished(job, raise_on_failure)
+
+
+def _await(job_id: int, timeout: float | None, interval: float | None = None) -> tuple:
+    """Block until the job is finished; return its (status, output) then."""
     deadline = None if timeout is None else time.monotonic() + timeout
     pause = POLL_FIRST if interval is None else max(interval, 0.001)
+    driver = get_driver()
     listening = _listen(job_id)
     try:
         while True:
-            job = Job.objects.filter(pk=job_id).first()
-            if job is None:
+            state = driver.job_state(job_id)  # (status, output): a prepared, narrow read
+            if state is None:
                 raise JobNotFound(f"no job with id {job_id}")
-            if job.is_finished:
-                return _finished(job, raise_on_failure)
+            if state[0] in FINISHED:
+                return state
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
-                raise TimeoutError(f"job {job_id} is still {job.status} after {timeout:g}s")
+                raise TimeoutError(f"job {job_id} is still {state[0]} after {timeout:g}s")
             if listening is not None:
                 hub, event = listening
                 event.wait(FALLBACK_POLL if left is None else min(FALLBACK_POLL, left))
@@ -220,7 +231,10 @@ def call(job_type: str, payload: Any = None, *, timeout: float | None = None, **
             "before the transaction commits; enqueue() there and wait() after the commit"
         )
     job = enqueue(job_type, payload, **options)
-    return wait_for(job.pk, timeout).output
+    status, output = _await(job.pk, timeout)
+    if status != JobStatus.COMPLETED:  # the error is in the whole row
+        return wait_for(job.pk, 0).output  # raises JobFailed or JobCancelled
+    return output
 
 
 Job.waiter = wait_for

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 #: Short leases and frequent maintenance for the workers of these tests.
 FAST = {"DJANGO_SETTINGS_MODULE": "tests.settings_faults"}
+#: Where a test finds a statement by its text (sent at each execution only unprepared).
+UNPREPARED = {"DJANGO_SETTINGS_MODULE": "tests.settings_faults_unprepared"}
 
 
 def stop(*procs) -> None:
@@ -151,7 +153,7 @@ def test_jobs_of_a_claim_whose_reply_was_lost_are_reclaimed_and_run(proxy, tmp_p
         [{"job_type": "test.record", "payload": {"file": str(runs)}} for _ in range(6)]
     )
     proxy.lose_reply_to(b"attempts = j.attempts + 1, locked_by")  # the claim statement
-    worker = start_runworker(env={**FAST, **through(proxy)})
+    worker = start_runworker(env={**UNPREPARED, **through(proxy)})
     try:
         wait_for(
             lambda: Job.objects.filter(status="completed").count() == 6,

@@ -1,6 +1,7 @@
 """PostgreSQL driver: jsonb operators, SKIP LOCKED claims, LISTEN/NOTIFY."""
 
 import json
+import sys
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -228,6 +229,9 @@ RETURNING id
 """
 )
 
+#: A waiter's look at its job (core.jobs.replies).
+JOB_STATE = sql("SELECT status, output FROM {Job} WHERE id = %(id)s")
+
 # A lease taken or renewed by the application's own loop (core.jobs.dequeue).
 HOLD = sql(
     """
@@ -295,9 +299,14 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         """
         db = self.connection
         db.ensure_connection()
+        prepare = bool(conf.get("PREPARED_STATEMENTS")) or None
+        if prepare and db.connection.prepare_threshold is None:
+            # Django turns psycopg's preparing off (prepare_threshold None), which makes
+            # prepare=True a no-op: prepare what is asked for, and nothing else.
+            db.connection.prepare_threshold = sys.maxsize
         started = time.monotonic()
         with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-            cursor.execute(sql, params, prepare=bool(conf.get("PREPARED_STATEMENTS")) or None)
+            cursor.execute(sql, params, prepare=prepare)
             rows = cursor.fetchall() if cursor.description else []
         if db.queries_logged:
             db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
@@ -433,6 +442,13 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
     def notify_jobs(self, rows: list[tuple[int, str, str, str]]) -> None:
         if rows:
             self.execute(notices.NOTIFY_JOBS, notices.notify_params(rows))
+
+    def job_state(self, job_id: int) -> tuple[str, Any] | None:
+        rows = self.execute(JOB_STATE, {"id": job_id})  # prepared: no planning per look
+        if not rows:
+            return None
+        status, output = rows[0]
+        return status, None if output is None else json.loads(output)
 
     def listen_jobs(self) -> notices.JobEventListener:
         return notices.JobEventListener(notices.conninfo(self.connection))
