@@ -20,6 +20,21 @@ from core.drivers.rows import HeartbeatReply, Outcome, insert_values, match_inse
 from core.drivers.sqlite.claim import SQLiteClaimSteps
 from core.drivers.sqlite.contains import contains_sql
 from core.drivers.sqlite.listener import SQLiteListener
+from core.drivers.sqlite.statements import (
+    CANCELLED,
+    EXPIRED,
+    FINISH,
+    HEARTBEAT_JOBS,
+    HEARTBEAT_WORKER,
+    HOLD,
+    INSERT,
+    INSERT_EVENTS,
+    MARK_ENDED,
+    MARK_RUNNING,
+    RECLAIM,
+    RELEASE,
+    RESERVE_OFFSETS,
+)
 from core.drivers.stats import SQLiteStats
 from core.drivers.tables import sql
 
@@ -27,157 +42,6 @@ _HAS_TAG = sql('EXISTS (SELECT 1 FROM json_each({Job}."tags") WHERE json_each.va
 _HAS_OTHER_TAG = sql(
     'EXISTS (SELECT 1 FROM json_each({Job}."tags") WHERE json_each.value NOT IN ({}))'
 )
-
-#: Move a partition's next offset on by n; returns the new next offset.
-RESERVE_OFFSETS = sql(
-    """
-UPDATE {Partition} SET next_offset = next_offset + %s
- WHERE topic_id = %s AND number = %s
-RETURNING next_offset
-"""
-)
-
-INSERT = sql(
-    """
-INSERT INTO {Job} (job_type, queue, channel, payload, priority, run_at, max_attempts,
-                      retry_delay, retry_backoff, retry_delay_max, timeout,
-                      force_kill_on_timeout, tags, idempotency_key, depends_on,
-                      dead_letter_job_type, lock_timeout, status, attempts, progress,
-                      errors, step_data, created_at, updated_at)
-SELECT value ->> 0, value ->> 1, value ->> 2, value -> 3, value ->> 4, value ->> 5,
-       value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
-       value -> 12, value ->> 13, value -> 14, value ->> 15, value ->> 16,
-       'pending', 0, 0, '[]', '{}', %s, %s
-  FROM json_each(%s)
- WHERE true  -- needed before ON CONFLICT after a SELECT
- ORDER BY key
-    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-RETURNING id, idempotency_key
-"""
-)
-
-FINISH = sql(
-    """
-UPDATE {Job}
-   SET status = v.status,
-       output = CASE WHEN v.status = 'completed' THEN v.output ELSE {Job}.output END,
-       progress = CASE WHEN v.status = 'completed' THEN 100 ELSE {Job}.progress END,
-       errors = CASE WHEN v.error IS NULL THEN {Job}.errors
-                     ELSE json_insert({Job}.errors, '$[#]', json(v.error)) END,
-       run_at = CASE WHEN v.status = 'pending' THEN v.run_at ELSE {Job}.run_at END,
-       completed_at = CASE WHEN v.status = 'completed' THEN %s ELSE {Job}.completed_at END,
-       failed_at = CASE WHEN v.status = 'failed' THEN %s ELSE {Job}.failed_at END,
-       locked_by = NULL, locked_until = NULL, updated_at = %s
-  FROM (SELECT value ->> 0 AS id, value ->> 1 AS status, value ->> 2 AS output,
-               value ->> 3 AS error, value ->> 4 AS run_at
-          FROM json_each(%s)) AS v
- -- "+" keeps SQLite off the status index: walk the batch, look jobs up by id.
- WHERE {Job}.id = v.id AND +{Job}.status = 'processing' AND {Job}.locked_by = %s
-RETURNING {Job}.id
-"""
-)
-
-INSERT_EVENTS = sql(
-    """
-INSERT INTO {JobEvent} (job_id, type, at, metadata)
-SELECT value ->> 0, value ->> 1, %s, value ->> 2 FROM json_each(%s)
-"""
-)
-
-HEARTBEAT_WORKER = sql(
-    """
-UPDATE {Worker} SET heartbeat_at = %s, running = %s, processed = %s, completed = %s,
-                       failed = %s, state = %s, idle = %s, ping_ms = %s, stuck = %s
- WHERE id = %s
-RETURNING "order", ordered_by
-"""
-)
-HEARTBEAT_JOBS = sql(
-    """
-UPDATE {Job}
-   SET locked_until = CASE WHEN lock_timeout IS NULL THEN %s
-                           ELSE strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s,
-                                         '+' || lock_timeout || ' seconds') END,
-       seen_running_at = CASE WHEN id IN (SELECT value FROM json_each(%s))
-                              THEN coalesce(seen_running_at, %s) END
- WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
-"""
-)
-CANCELLED = sql(
-    """
-SELECT id FROM {Job} WHERE status = 'cancelled' AND id IN (SELECT value FROM json_each(%s))
-"""
-)
-
-RECLAIM = sql(
-    """
-UPDATE {Job}
-   -- A job its worker had reported running pays the attempt (failed when they are used
-   -- up, with a worker_lost error). Any other gets it back and counts a loss, so its
-   -- next worker records its start first: a job that kills its worker is caught.
-   SET status = CASE WHEN {running} AND attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
-       failed_at = CASE WHEN {running} AND attempts >= max_attempts
-                        THEN %(now)s ELSE failed_at END,
-       run_at = CASE WHEN {running} AND attempts >= max_attempts THEN run_at ELSE %(now)s END,
-       attempts = CASE WHEN {running} THEN attempts ELSE max(attempts - 1, 0) END,
-       lost_count = lost_count + CASE WHEN {running} THEN 0 ELSE 1 END,
-       errors = CASE WHEN NOT {running} THEN errors
-                     ELSE json_insert(errors, '$[#]', json_object(
-           'attempt', attempts, 'at', %(now)s, 'type', 'WorkerLost',
-           'message', 'lease expired: worker ' || coalesce(locked_by, '?')
-                      || ' stopped renewing it',
-           'traceback', '', 'reason', 'worker_lost')) END,
-       seen_running_at = NULL, locked_by = NULL, locked_until = NULL, updated_at = %(now)s
- WHERE id IN (SELECT value FROM json_each(%(ids)s))
-RETURNING id, status, attempts
-""".replace("{running}", "(seen_running_at IS NOT NULL)")
-)
-#: The jobs to reclaim, and whether their workers had reported them running.
-EXPIRED = sql(
-    """
-SELECT id, seen_running_at IS NOT NULL FROM {Job}
- WHERE status = 'processing' AND locked_until < %(now)s ORDER BY id LIMIT 1000
-"""
-)
-
-RELEASE = sql(
-    """
-UPDATE {Job}
-   SET status = 'pending', attempts = max(attempts - 1, 0), run_at = %s,
-       seen_running_at = NULL,
-       locked_by = NULL, locked_until = NULL, updated_at = %s
- WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
-RETURNING id
-"""
-)
-
-# A lease taken or renewed by the application's own loop (core.jobs.dequeue).
-HOLD = sql(
-    """
-UPDATE {Job}
-   SET locked_until = strftime('%%Y-%%m-%%d %%H:%%M:%%f', %(now)s,
-                               '+' || coalesce(%(lock)s, lock_timeout, %(lease)s) || ' seconds'),
-       seen_running_at = coalesce(seen_running_at, %(now)s)
- WHERE id IN (SELECT value FROM json_each(%(ids)s)) AND locked_by = %(owner)s
-   AND status = 'processing'
-RETURNING id, locked_until, state
-"""
-)
-
-MARK_RUNNING = sql(
-    """
-UPDATE {Job} SET seen_running_at = %s
- WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
-RETURNING id
-"""
-)
-MARK_ENDED = sql(
-    """
-UPDATE {Job} SET seen_running_at = NULL
- WHERE id IN (SELECT value FROM json_each(%s)) AND locked_by = %s AND status = 'processing'
-"""
-)
-
 
 #: The latest error's message holds the text, case aside (SQLite folds ASCII only).
 _LAST_ERROR_HOLDS = sql(
