@@ -234,16 +234,7 @@ class Completer(threading.Thread):
 
     def _write_once(self, batch: list[Outcome]) -> set[int]:
         """Write the batch; return the ids of the jobs whose outcome was written."""
-        dead = [o for o in batch if o.dead_letter is not None]
-        if dead:
-            with transaction.atomic(using=self.driver.using):
-                done = set(self.driver.finish(self.worker_id, batch))
-                specs = [o.dead_letter for o in dead if o.job_id in done]
-                if specs:
-                    enqueue_many(specs)
-        else:
-            done = set(self.driver.finish(self.worker_id, batch))
-        return done
+        return write_outcomes(self.driver, self.worker_id, batch)
 
     def _announce(self, batch: list[tuple[Outcome, ClaimedJob]], written: set[int] | None) -> None:
         """Send job_finished for each attempt of the batch, now that it is written.
@@ -280,6 +271,21 @@ class Completer(threading.Thread):
         if now - self._held_checked_at >= HELD_RECHECK:
             self._held_checked_at, self._held = now, dependencies.has_held()
         return self._held
+
+
+def write_outcomes(driver: Driver, worker_id: str, batch: list[Outcome]) -> set[int]:
+    """Write outcomes of jobs ``worker_id`` holds, and in the same transaction the
+    dead-letter jobs of the failures written; return the ids whose outcome was written
+    (a job no longer held is left alone)."""
+    dead = [o for o in batch if o.dead_letter is not None]
+    if not dead:
+        return set(driver.finish(worker_id, batch))
+    with transaction.atomic(using=driver.using):
+        done = set(driver.finish(worker_id, batch))
+        specs = [o.dead_letter for o in dead if o.job_id in done]
+        if specs:
+            enqueue_many(specs)
+    return done
 
 
 def _log(batch: list[tuple[Outcome, ClaimedJob]]) -> None:

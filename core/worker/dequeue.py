@@ -26,9 +26,9 @@ from core.drivers.claim import RoundRobin
 from core.drivers.rows import ClaimedJob, Outcome
 from core.durable.waits import Defer, park
 from core.exceptions import InvalidJobError, LockLost
-from core.jobs.enqueue import enqueue_many
 from core.models import Job, JobStatus
 from core.validation import Checks
+from core.worker.completer import write_outcomes
 from core.worker.executor import HANDLER_ERROR, completed, error_entry, failure
 
 check = Checks(InvalidJobError)
@@ -144,12 +144,8 @@ class LeasedJob:
 
     def _finish(self, outcome: Outcome) -> None:
         self._check_held()
-        with transaction.atomic():
-            written = get_driver().finish(self.owner, [outcome])
-            if not written:
-                raise self._lost()
-            if outcome.dead_letter is not None:
-                enqueue_many([outcome.dead_letter])
+        if not write_outcomes(get_driver(), self.owner, [outcome]):
+            raise self._lost()
         self.done = outcome.event
 
     def _check_held(self) -> None:

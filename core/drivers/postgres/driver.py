@@ -48,25 +48,6 @@ def _condition(sql: str, params: list[str]) -> Q:
     return Q(RawSQL(sql, params, output_field=BooleanField()))
 
 
-class PostgresListener:
-    """A dedicated connection LISTENing for enqueue notifications."""
-
-    def __init__(self, conninfo: dict) -> None:
-        import psycopg
-
-        self._conn = psycopg.connect(autocommit=True, **conninfo)
-        self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-
-    def wait(self, timeout: float) -> bool:
-        """Block up to ``timeout`` seconds for a notification; True if one came."""
-        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
-            return True
-        return False
-
-    def close(self) -> None:
-        self._conn.close()
-
-
 class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
     """Queries for PostgreSQL."""
 
@@ -214,14 +195,8 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
             cursor.execute(RESERVE_OFFSETS, [count, topic, partition])
             return cursor.fetchone()[0] - count
 
-    def listen(self) -> PostgresListener:
-        params = self.connection.get_connection_params()
-        conninfo = {
-            k: v
-            for k, v in params.items()
-            if k in {"dbname", "user", "password", "host", "port", "sslmode", "application_name"}
-        }
-        return PostgresListener(conninfo)
+    def listen(self) -> notices.Listener:
+        return notices.Listener(notices.conninfo(self.connection), NOTIFY_CHANNEL)
 
     supports_job_notifications = True
 
@@ -236,8 +211,8 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         status, output = rows[0]
         return status, None if output is None else json.loads(output)
 
-    def listen_jobs(self) -> notices.JobEventListener:
-        return notices.JobEventListener(notices.conninfo(self.connection))
+    def listen_jobs(self) -> notices.Listener:
+        return notices.Listener(notices.conninfo(self.connection), EVENTS_CHANNEL)
 
     def run_within(self, seconds: float, query):
         timeout = f"{max(1, int(seconds * 1000))}ms"

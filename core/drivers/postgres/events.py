@@ -43,12 +43,19 @@ def parse(payload: str) -> dict | None:
     return event if isinstance(event, dict) and "id" in event else None
 
 
-class JobEventListener:
-    """A dedicated autocommit connection LISTENing on EVENTS_CHANNEL."""
+class Listener:
+    """A dedicated autocommit connection LISTENing on one channel: the workers' wake-ups
+    (NOTIFY_CHANNEL, ``wait``) or the job notifications (EVENTS_CHANNEL, ``events``)."""
 
-    def __init__(self, params: dict) -> None:
+    def __init__(self, params: dict, channel: str) -> None:
         self._conn = psycopg.connect(autocommit=True, **params)
-        self._conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+        self._conn.execute(f"LISTEN {channel}")
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a notification; True if one came."""
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+            return True
+        return False
 
     def events(self, timeout: float | None) -> list[dict]:
         """Block up to ``timeout`` seconds (None: forever) for notifications; returns the
