@@ -1,6 +1,6 @@
 """Prune while processing: run the retention pruning (the ``prune_jobs`` maintenance task)
 over the old finished jobs already in the database while a real ``runworker`` (default
-flags) works through a steady stream of new jobs, and report how long the worker was
+flags, its own queue) works through a steady stream of new jobs, and report how long the worker was
 held up: the latency from enqueue to start of each streamed job, before and during the
 pruning, and the longest gap between two claims while it ran."""
 
@@ -26,6 +26,10 @@ from core.models import Job, Worker
 TASK = "prune_jobs"
 #: Tag of the streamed jobs (to find them afterwards).
 STREAM_TAG = "prunebench"
+#: The streamed jobs' queue, the only one the benchmark's worker serves: a seeded
+#: backlog of due jobs in other queues must not keep its threads busy (that would be
+#: waiting for threads, not for the pruning).
+STREAM_QUEUE = "prunebench"
 #: Target (issue 19): the worker is never held up longer than this while pruning runs.
 STALL_TARGET_S = 1.0
 
@@ -86,8 +90,7 @@ class _Stream(threading.Thread):
         due = time.monotonic()
         try:
             while not self.halt.is_set():
-                # The highest priority: a backlog of seeded due jobs must not delay them.
-                queue.enqueue(self.job_type, {"n": 1}, tags=[STREAM_TAG], priority=100)
+                queue.enqueue(self.job_type, {"n": 1}, queue=STREAM_QUEUE, tags=[STREAM_TAG])
                 due += self.interval
                 self.halt.wait(max(0.0, due - time.monotonic()))
         except BaseException as exc:  # reported by the caller
@@ -117,10 +120,10 @@ def _wait_until_serving(worker: subprocess.Popen, timeout: float = 60.0) -> None
 
 
 def start_worker(env: dict[str, str] | None = None, log=None) -> subprocess.Popen:
-    """``manage.py runworker`` with no flags, on this project and (by default) this
-    process's environment."""
+    """``manage.py runworker`` with its defaults but for the queue (STREAM_QUEUE), on
+    this project and (by default) this process's environment."""
     return subprocess.Popen(
-        [sys.executable, "-m", "django", "runworker"],
+        [sys.executable, "-m", "django", "runworker", "--queue", STREAM_QUEUE],
         cwd=getattr(settings, "BASE_DIR", os.getcwd()),
         env={"DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, **os.environ, **(env or {})},
         stdout=log or subprocess.DEVNULL,

@@ -2,10 +2,9 @@
 
 Every function returns numbers; ``manage.py queuebench`` prints them.
 
-The *raw* phase measures what the database itself allows, on a scratch table of its
-own (SCRATCH, created and dropped here) through plain connections beside Django's:
-one-row INSERT commits, and a batched claim + complete loop in two threads. The queue
-figures are printed as ratios of those.
+The *raw* phase (``core.bench.raw``) measures what the database itself allows: one-row
+INSERT commits, and a batched claim + complete loop in two threads, on a narrow table
+and on a copy of the job table. The queue figures are printed as ratios of those.
 
 The processing phases run ``manage.py runworker`` as a subprocess and know it only
 by its command line and the rows it writes: steady jobs/s come from the jobs'
@@ -13,22 +12,18 @@ by its command line and the rows it writes: steady jobs/s come from the jobs'
 the process.
 """
 
-import contextlib
-import json
 import math
 import os
 import shlex
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,6 +33,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from core.bench.options import CountOption
+from core.bench.raw import bench_raw
 from core.drivers import get_driver
 from core.models import Job, JobStatus
 from core.models import Worker as WorkerRow
@@ -53,10 +49,6 @@ STAMP = "queueadmin.stamp"
 TIMES = "\N{MULTIPLICATION SIGN}"
 #: Seconds between polls of the Job table.
 POLL = 0.05
-#: The raw phase's table, created and dropped by queuebench.
-SCRATCH = "queuebench_scratch"
-#: Threads (each with its own connection) of the raw claim + complete loop.
-RAW_THREADS = 2
 #: The extra runworker arguments of the *tuned* phase (``--tuned``).
 TUNED = "--concurrency 8 --batch-size 2000 --processes 2"
 #: Seconds a processing run may take before it is stopped (``--timeout``).
@@ -77,24 +69,6 @@ COUNTS = (
     CountOption("latency-samples", 200, "jobs enqueued one by one to an idle worker"),
     CountOption("call-samples", 200, "core.queue.call round trips to an idle worker"),
 )
-
-
-@dataclass
-class Raw:
-    """Result of the raw phase: what the database does without the queue around it."""
-
-    #: One-row INSERTs, each its own commit, per second.
-    insert_rows_per_s: float
-    inserts: int
-    #: Rows claimed and completed per second by RAW_THREADS threads, until drained.
-    claim_rows_per_s: float
-    #: Rows completed by the claim + complete loop (all of them, unless something failed).
-    rows: int
-    batch: int
-    threads: int
-    seconds: float
-    #: How the threads' claims keep apart: "SKIP LOCKED" or (SQLite) "BEGIN IMMEDIATE".
-    method: str = "SKIP LOCKED"
 
 
 @dataclass
@@ -172,223 +146,6 @@ def cleanup(chunk: int = 2000) -> int:
         jobs.filter(id__gte=ids[0], id__lte=ids[-1]).only("id").delete()
         deleted += len(ids)
         last = ids[-1]
-
-
-# -- raw: the database's own limits on a scratch table -----------------------------------
-
-
-class _Dialect:
-    """The raw phase's statements for one vendor, and its plain connections."""
-
-    #: Opens the claim's and the completion's transactions.
-    begin = "BEGIN"
-    #: How concurrent claims keep apart, for the table's label.
-    method = "SKIP LOCKED"
-    #: One pending row (its own commit); ``rows`` pending rows; every row gone.
-    insert = fill = empty = ""
-    #: Claim up to a batch (locked_by, limit), returning the ids; complete those ids.
-    claim = complete = ""
-
-    def connect(self):
-        """A new plain connection in autocommit mode."""
-        raise NotImplementedError
-
-    def create(self) -> list[str]:
-        """SCRATCH and its claim index."""
-        raise NotImplementedError
-
-    def insert_params(self) -> tuple:
-        return ()
-
-    def complete_params(self, ids: list[int]) -> tuple:
-        raise NotImplementedError
-
-
-class _Postgres(_Dialect):
-    def connect(self):
-        import psycopg
-        from psycopg.conninfo import make_conninfo
-
-        known = {d.keyword.decode() for d in psycopg.pq.Conninfo.get_defaults()}
-        params = {
-            key: value
-            for key, value in connection.get_connection_params().items()
-            if key in known and value is not None
-        }
-        return psycopg.connect(make_conninfo(**params), autocommit=True)
-
-    def create(self) -> list[str]:
-        return [
-            f"CREATE TABLE {SCRATCH} (id bigserial PRIMARY KEY, status text NOT NULL, "
-            "locked_by text, run_at timestamptz NOT NULL, priority smallint NOT NULL)",
-            # Like job_claim_idx: the pending rows in claim order.
-            f"CREATE INDEX {SCRATCH}_claim ON {SCRATCH} (priority DESC, run_at, id) "
-            "WHERE status = 'pending'",
-        ]
-
-    insert = f"INSERT INTO {SCRATCH} (status, run_at, priority) VALUES ('pending', now(), 0)"
-    fill = (
-        f"INSERT INTO {SCRATCH} (status, run_at, priority) "
-        "SELECT 'pending', now(), 0 FROM generate_series(1, %s)"
-    )
-    empty = f"TRUNCATE {SCRATCH}"
-    claim = (
-        f"UPDATE {SCRATCH} SET status = 'processing', locked_by = %s WHERE id IN ("
-        f"SELECT id FROM {SCRATCH} WHERE status = 'pending' "
-        "ORDER BY priority DESC, run_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
-    )
-    complete = f"UPDATE {SCRATCH} SET status = 'completed' WHERE id = ANY(%s::bigint[])"
-
-    def complete_params(self, ids: list[int]) -> tuple:
-        return (ids,)
-
-
-class _SQLite(_Dialect):
-    begin = "BEGIN IMMEDIATE"
-    method = "BEGIN IMMEDIATE"
-
-    def connect(self):
-        conn = sqlite3.connect(connection.settings_dict["NAME"], timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
-
-    def create(self) -> list[str]:
-        return [
-            f"CREATE TABLE {SCRATCH} (id integer PRIMARY KEY, status text NOT NULL, "
-            "locked_by text, run_at text NOT NULL, priority smallint NOT NULL)",
-            f"CREATE INDEX {SCRATCH}_claim ON {SCRATCH} (priority DESC, run_at, id) "
-            "WHERE status = 'pending'",
-        ]
-
-    insert = f"INSERT INTO {SCRATCH} (status, run_at, priority) VALUES ('pending', ?, 0)"
-    fill = (
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-        f"INSERT INTO {SCRATCH} (status, run_at, priority) "
-        "SELECT 'pending', strftime('%Y-%m-%d %H:%M:%f', 'now'), 0 FROM n"
-    )
-    empty = f"DELETE FROM {SCRATCH}"
-    # No SKIP LOCKED: BEGIN IMMEDIATE makes the claims take turns.
-    claim = (
-        f"UPDATE {SCRATCH} SET status = 'processing', locked_by = ? WHERE id IN ("
-        f"SELECT id FROM {SCRATCH} WHERE status = 'pending' "
-        "ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING id"
-    )
-    complete = (
-        f"UPDATE {SCRATCH} SET status = 'completed' WHERE id IN (SELECT value FROM json_each(?))"
-    )
-
-    def insert_params(self) -> tuple:
-        # A Python-side timestamp in Django's SQLite format, as enqueue writes run_at.
-        return (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),)
-
-    def complete_params(self, ids: list[int]) -> tuple:
-        return (json.dumps(ids),)
-
-
-def _dialect() -> _Dialect:
-    if connection.vendor == "postgresql":
-        return _Postgres()
-    if connection.vendor == "sqlite":
-        return _SQLite()
-    raise NotImplementedError(f"queuebench supports PostgreSQL and SQLite, not {connection.vendor}")
-
-
-@contextlib.contextmanager
-def scratch_table(dialect: _Dialect) -> Iterator:
-    """A plain autocommit connection with SCRATCH freshly created; dropped on the way out,
-    also on error."""
-    conn = dialect.connect()
-    try:
-        conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
-        try:
-            for statement in dialect.create():
-                conn.execute(statement)
-            yield conn
-        finally:
-            conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
-    finally:
-        conn.close()
-
-
-def _claim_and_complete(
-    dialect: _Dialect, name: str, batch: int, errors: list, ready: threading.Barrier
-) -> None:
-    """One thread of the raw loop: connect, wait at ``ready`` for the others, then claim
-    up to ``batch`` pending rows in one transaction and complete them in another, until
-    nothing is left to claim. Errors go to ``errors``."""
-    conn = None
-    try:
-        conn = dialect.connect()
-        ready.wait()
-        while True:
-            conn.execute(dialect.begin)
-            ids = [row[0] for row in conn.execute(dialect.claim, (name, batch)).fetchall()]
-            conn.execute("COMMIT")
-            if not ids:
-                return
-            conn.execute(dialect.begin)
-            conn.execute(dialect.complete, dialect.complete_params(ids))
-            conn.execute("COMMIT")
-    except BaseException as exc:
-        errors.append(exc)
-        ready.abort()  # nobody waits for a thread that will not come
-    finally:
-        if conn is not None:
-            conn.close()
-
-
-def bench_raw(single: int, rows: int, batch: int, threads: int = RAW_THREADS) -> Raw:
-    """The database's own rates on SCRATCH (created here and always dropped): ``single``
-    one-row INSERT commits, then ``rows`` pending rows claimed ``batch`` at a time and
-    completed by ``threads`` threads, each with its own connection, until drained."""
-    dialect = _dialect()
-    with scratch_table(dialect) as conn:
-        insert, params = dialect.insert, dialect.insert_params
-        started = time.perf_counter()
-        for _ in range(single):
-            conn.execute(insert, params())
-        insert_seconds = time.perf_counter() - started
-
-        conn.execute(dialect.empty)
-        conn.execute(dialect.fill, (rows,))
-        conn.execute(f"ANALYZE {SCRATCH}")
-        errors: list[BaseException] = []
-        # The clock starts once every thread has its connection.
-        ready = threading.Barrier(threads + 1)
-        workers = [
-            threading.Thread(
-                target=_claim_and_complete,
-                args=(dialect, f"raw-{n}", batch, errors, ready),
-                name=f"queuebench-raw-{n}",
-            )
-            for n in range(threads)
-        ]
-        for worker in workers:
-            worker.start()
-        with contextlib.suppress(threading.BrokenBarrierError):
-            ready.wait()
-        started = time.perf_counter()
-        for worker in workers:
-            worker.join()
-        claim_seconds = time.perf_counter() - started
-        if errors:  # the first error that is not another thread's broken barrier
-            broken = threading.BrokenBarrierError
-            raise next((e for e in errors if not isinstance(e, broken)), errors[0])
-        (done,) = conn.execute(
-            f"SELECT count(*) FROM {SCRATCH} WHERE status = 'completed'"
-        ).fetchone()
-    return Raw(
-        single / insert_seconds,
-        single,
-        done / claim_seconds,
-        done,
-        batch,
-        threads,
-        claim_seconds,
-        dialect.method,
-    )
 
 
 # -- enqueue -------------------------------------------------------------------------------
@@ -633,7 +390,15 @@ def run(only: list[str], opts: dict, warn) -> list[tuple[str, str, str]]:
                 f"raw: batched {raw.method} claim + complete ({raw.threads} threads)",
                 _rate(raw.claim_rows_per_s, "rows/s"),
                 "",
-                f"({raw.rows:,} rows, {raw.batch:,} per claim)",
+                f"({raw.rows:,} rows, {raw.batch:,} per claim, narrow table)",
+            )
+        )
+        lines.append(
+            (
+                "raw: the same on a copy of the job table",
+                _rate(raw.job_rows_per_s, "rows/s"),
+                "",
+                "(its columns and indexes, no-op job rows)",
             )
         )
     if "single" in only:
@@ -665,7 +430,7 @@ def run(only: list[str], opts: dict, warn) -> list[tuple[str, str, str]]:
             )
         ratio = ""
         if raw and phase != "channels":
-            ratio = _ratio(result.steady_jobs_per_s, raw.claim_rows_per_s, "raw claim+complete")
+            ratio = _ratio(result.steady_jobs_per_s, raw.job_rows_per_s, "raw on job rows")
         flags = f"; runworker {shlex.join(args)}" if args else ""
         lines.append(
             (

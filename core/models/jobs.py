@@ -141,6 +141,8 @@ class Job(models.Model):
             ),
             models.Index(fields=["status", "id"], name="job_status_idx"),
             models.Index(fields=["job_type", "id"], name="job_type_idx"),
+            # Lists filtered by creation time, newest first (core.insights.ordering).
+            models.Index(fields=["created_at", "id"], name="job_created_idx"),
             models.Index(
                 fields=["locked_until"], name="job_lease_idx", condition=Q(status="processing")
             ),

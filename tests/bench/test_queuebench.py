@@ -9,15 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from core.bench import queuebench
+from core.bench import queuebench, raw, rawjobs
 from core.bench.queuebench import (
     BENCH_QUEUE,
     NOOP,
-    SCRATCH,
     STAMP,
     bench_latency,
     bench_processing,
-    bench_raw,
     completions,
     percentile,
     steady_rate,
@@ -27,17 +25,23 @@ from core.management.commands.runworker import Command as RunWorker
 from core.models import Job, JobEvent, JobStatus
 from core.queue import enqueue_many
 
+SCRATCH = raw.SCRATCH
+bench_raw = raw.bench_raw
+
 #: The ratios' sign.
 X = queuebench.TIMES
 RATE = r"([\d,]+) (?:jobs|rows)/s"
 STEADY = r"\(2,000 completed in [\d.]+ s of completed_at"
-CLAIM = rf"([\d.]+){X} raw claim\+complete"
+CLAIM = rf"([\d.]+){X} raw on job rows"
 DRAIN = r"\(2,000 jobs, 0 left, [\d.]+ s from worker start\)"
 TUNED = "--concurrency 2 --batch-size 20 --processes 2"
 ROWS = {
     "raw: single-row INSERT commits": rf"{RATE}\s+\(50 rows, one commit each\)",
     r"raw: batched (?:SKIP LOCKED|BEGIN IMMEDIATE) claim \+ complete \(2 threads\)": (
-        rf"{RATE}\s+\(2,000 rows, 20 per claim\)"
+        rf"{RATE}\s+\(2,000 rows, 20 per claim, narrow table\)"
+    ),
+    "raw: the same on a copy of the job table": (
+        rf"{RATE}\s+\(its columns and indexes, no-op job rows\)"
     ),
     "single enqueue": rf"{RATE}\s+([\d.]+){X} raw INSERT",
     "bulk enqueue": RATE,
@@ -96,6 +100,7 @@ def test_queuebench_prints_every_row_with_its_ratio_and_cleans_up():
     assert not Job.objects.filter(queue=BENCH_QUEUE).exists()
     assert not JobEvent.objects.filter(job__queue=BENCH_QUEUE).exists()
     assert SCRATCH not in _tables()
+    assert rawjobs.COPY not in _tables()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -191,18 +196,45 @@ def test_the_raw_phase_creates_and_drops_its_scratch_table():
     result = bench_raw(30, 200, 25)
     assert result.insert_rows_per_s > 0
     assert result.claim_rows_per_s > 0
+    assert result.job_rows_per_s > 0
     assert (result.inserts, result.rows, result.batch, result.threads) == (30, 200, 25, 2)
     assert result.method == (
         "SKIP LOCKED" if connection.vendor == "postgresql" else "BEGIN IMMEDIATE"
     )
     assert SCRATCH not in _tables()
+    assert rawjobs.COPY not in _tables()
+
+
+def _indexes(cursor, table: str) -> list[str]:
+    """The table's index definitions, its name taken out."""
+    constraints = connection.introspection.get_constraints(cursor, table)
+    return sorted(
+        f"{c['columns']} {c['type']} {c['unique']}" for c in constraints.values() if c["index"]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_job_copy_has_the_job_tables_indexes():
+    copy = rawjobs.job_copy(connection.vendor)
+    with raw.scratch_table(raw._dialect()) as conn:
+        copy.prepare(conn)
+        try:
+            for statement in copy.create:
+                conn.execute(statement)
+            conn.execute(copy.fill, (3,))
+            with connection.cursor() as cursor:
+                assert _indexes(cursor, rawjobs.COPY) == _indexes(cursor, rawjobs.TABLE)
+            (count,) = conn.execute(f"SELECT count(*) FROM {rawjobs.COPY}").fetchone()
+            assert count == 3
+        finally:
+            conn.execute(f"DROP TABLE IF EXISTS {rawjobs.COPY}")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_raw_phase_drops_its_scratch_table_on_error(monkeypatch):
     seen = []
 
-    def broken(dialect, name, batch, errors, ready):
+    def broken(dialect, name, batch, errors, ready, table=None):
         conn = dialect.connect()
         try:
             seen.append(conn.execute(f"SELECT count(*) FROM {SCRATCH}").fetchone()[0])
@@ -211,7 +243,7 @@ def test_the_raw_phase_drops_its_scratch_table_on_error(monkeypatch):
         errors.append(RuntimeError(f"{name} broke"))
         ready.abort()
 
-    monkeypatch.setattr(queuebench, "_claim_and_complete", broken)
+    monkeypatch.setattr(raw, "_claim_and_complete", broken)
     with pytest.raises(RuntimeError, match="broke"):
         bench_raw(5, 40, 10)
     assert seen == [40, 40]  # the threads saw the filled table
@@ -220,9 +252,9 @@ def test_the_raw_phase_drops_its_scratch_table_on_error(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_raw_phase_drops_its_scratch_table_when_a_claim_fails(monkeypatch):
-    dialect = queuebench._dialect()
+    dialect = raw._dialect()
     dialect.claim = dialect.claim.replace("locked_by", "no_such_column")
-    monkeypatch.setattr(queuebench, "_dialect", lambda: dialect)
+    monkeypatch.setattr(raw, "_dialect", lambda: dialect)
     with pytest.raises(Exception, match="no_such_column"):
         bench_raw(5, 40, 10)
     assert SCRATCH not in _tables()

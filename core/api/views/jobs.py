@@ -7,6 +7,7 @@ from core.api import params
 from core.api.auth import authenticate
 from core.api.responses import ApiError, api_view, json_response
 from core.api.serialize import job_json
+from core.insights import ordering
 from core.jobs.filters import filter_jobs
 from core.jobs.spec import ENQUEUE_OPTIONS
 from core.models import Job
@@ -17,18 +18,14 @@ ENQUEUE_FIELDS = ("job_type", "payload", *sorted(ENQUEUE_OPTIONS))
 
 def job_page(request: HttpRequest) -> tuple[list[Job], int | None]:
     """The jobs of ``GET /api/jobs``'s query string (filters, ``limit``, ``cursor``),
-    newest first, and the cursor of the next page (None on the last); the MCP server's
-    find_jobs reads them here too."""
+    newest first (see ``core.insights.ordering``), and the cursor of the next page (None
+    on the last); the MCP server's find_jobs reads them here too."""
     form, limit, cursor = params.list_query(request)
     jobs = filter_jobs(**form.filters())
     search = form.search()
     if search is not None:
         jobs = jobs.filter(search)
-    if cursor is not None:
-        jobs = jobs.filter(id__lt=cursor)
-    page = list(jobs.order_by("-id")[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
+    page, more = ordering.page(jobs, ordering.newest_first(form.filters()), cursor, limit)
     return page, page[-1].pk if more else None
 
 

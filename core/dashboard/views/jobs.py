@@ -9,10 +9,9 @@ from django.utils import timezone
 
 from core import conf, queue
 from core.dashboard.access import actor, staff_action, staff_page
-from core.dashboard.paging import keyset_page
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import QueueError
-from core.insights import counts
+from core.insights import counts, ordering
 from core.insights.filters import JobFilterForm
 from core.jobs.filters import filter_jobs
 from core.models import Job, JobStatus
@@ -42,14 +41,14 @@ def filtered_jobs(form: JobFilterForm, *, with_status: bool = True):
     return qs.filter(search) if search is not None else qs
 
 
-def _page(qs, before: int | None, after: int | None, size: int):
-    """One keyset page, newest first: (jobs, newer cursor, older cursor)."""
+def _page(qs, order: tuple[str, ...], before: int | None, after: int | None, size: int):
+    """One keyset page, newest first in ``order``: (jobs, newer cursor, older cursor)."""
     if after is not None:
-        rows, newer = keyset_page(qs, ["id"], [after], size)
+        rows, newer = ordering.page(qs, order, after, size, older=False)
         jobs = rows[::-1]
         older = bool(jobs)
     else:
-        jobs, older = keyset_page(qs, ["-id"], None if before is None else [before], size)
+        jobs, older = ordering.page(qs, order, before, size)
         newer = before is not None and bool(jobs)
     return (
         jobs,
@@ -63,8 +62,13 @@ def job_list(request: HttpRequest) -> HttpResponse:
     """Jobs matching the filters, a keyset page at a time."""
     form = JobFilterForm(request.GET)
     size = conf.get("DASHBOARD_PAGE_SIZE")
+    order = ordering.newest_first(form.filters() if form.is_valid() else {})
     jobs, newer, older = _page(
-        filtered_jobs(form), _page_bound(request, "before"), _page_bound(request, "after"), size
+        filtered_jobs(form),
+        order,
+        _page_bound(request, "before"),
+        _page_bound(request, "after"),
+        size,
     )
     context = {
         "form": form,

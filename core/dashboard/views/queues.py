@@ -18,10 +18,10 @@ from django.urls import reverse
 from core import conf
 from core.dashboard.access import actor, needs, staff_action, staff_page
 from core.dashboard.forms.queues import ChannelPolicyForm, QueueLimitsForm
-from core.dashboard.paging import keyset_page
 from core.dashboard.redirects import redirect_to, safe_next
 from core.exceptions import InvalidPolicyError
 from core.insights import counts
+from core.insights.paging import keyset_page
 from core.models import ChannelPolicy, Job, JobStatus, Queue
 from core.scheduling import policies
 

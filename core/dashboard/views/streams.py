@@ -22,8 +22,8 @@ from django.urls import reverse
 
 from core import conf
 from core.dashboard.access import staff_page
-from core.dashboard.paging import keyset_page
 from core.insights.humanize import duration
+from core.insights.paging import keyset_page
 from core.models import ConsumerOffset, Message, Partition, Subscription, Topic
 from core.streams.endpoints import mask_secrets, masked_endpoint
 

@@ -11,11 +11,11 @@ from django.utils import timezone
 from core import conf
 from core.dashboard.access import actor, staff_action, staff_page
 from core.dashboard.forms.fields import NotJSON, parse_json_text
-from core.dashboard.paging import keyset_page
 from core.dashboard.redirects import redirect_to, safe_next
 from core.durable import tokens
 from core.exceptions import InvalidJobError, TokenNotFound
 from core.insights.humanize import duration
+from core.insights.paging import keyset_page
 from core.models import Job, JobStatus, TokenStatus, WaitToken
 
 #: The status filter's choices by query value, waiting first (the default).

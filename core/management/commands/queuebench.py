@@ -5,7 +5,7 @@ import shlex
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.bench import callbench, queuebench
+from core.bench import callbench, queuebench, raw, rawjobs
 from core.bench.options import add_options, chosen_phases
 from core.bench.table import write_table
 from core.validation import positive
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     help = (
         f"Benchmark the queue on the configured database (jobs go to the "
         f"{queuebench.BENCH_QUEUE!r} queue and are deleted afterwards; the raw phase uses "
-        f"a table {queuebench.SCRATCH!r} it creates and drops)."
+        f"tables {raw.SCRATCH!r} and {rawjobs.COPY!r} it creates and drops)."
     )
 
     def add_arguments(self, parser):
