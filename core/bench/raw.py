@@ -19,6 +19,8 @@ from core.bench import rawjobs
 
 #: The raw phase's table, created and dropped by queuebench.
 SCRATCH = "queuebench_scratch"
+#: Untimed one-row INSERTs (and single enqueues) before the timed ones.
+WARM_UP = 50
 #: Threads (each with its own connection) of the raw claim + complete loop.
 RAW_THREADS = 2
 
@@ -268,6 +270,8 @@ def bench_raw(single: int, rows: int, batch: int, threads: int = RAW_THREADS) ->
     dialect = _dialect()
     with scratch_table(dialect) as conn:
         insert, params = dialect.insert, dialect.insert_params
+        for _ in range(WARM_UP):
+            conn.execute(insert, params())
         started = time.perf_counter()
         for _ in range(single):
             conn.execute(insert, params())

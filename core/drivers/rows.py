@@ -98,6 +98,7 @@ INSERT_FIELDS = (
 )
 
 _INSERT_VALUES = operator.itemgetter(*INSERT_FIELDS)
+_FIRST = operator.itemgetter(0)
 _RUN_AT = INSERT_FIELDS.index("run_at")
 
 
@@ -120,12 +121,14 @@ CLAIM_COLUMNS = (
 
 
 def match_inserted(rows: list[dict[str, Any]], returned: list[tuple]) -> list[tuple | None]:
-    """Align RETURNING rows (id, idempotency_key, run_at, created_at) with the input.
+    """Align RETURNING rows (id, idempotency_key, run_at, created_at, …) with the input.
 
     Ids grow in insert order, so sorted ids follow the inserted rows in input
     order; rows whose key is missing from the result hit an existing key.
     """
-    returned = sorted(returned, key=lambda r: r[0])
+    returned = sorted(returned, key=_FIRST)
+    if len(returned) == len(rows):  # no key was taken: every row inserted
+        return [(r[0], r[2], r[3]) for r in returned]
     inserted_keys = {r[1] for r in returned if r[1] is not None}
     it = iter(returned)
     out: list[tuple | None] = []
@@ -134,7 +137,7 @@ def match_inserted(rows: list[dict[str, Any]], returned: list[tuple]) -> list[tu
         if key is not None and key not in inserted_keys:
             out.append(None)
         else:
-            job_id, _, run_at, created_at = next(it)
+            job_id, _, run_at, created_at = next(it)[:4]
             out.append((job_id, run_at, created_at))
     return out
 

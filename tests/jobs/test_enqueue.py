@@ -1,5 +1,6 @@
 """enqueue and enqueue_many: defaults, options, idempotency, transactions, bulk inserts."""
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -191,6 +192,50 @@ def test_enqueue_many_splits_very_large_lists_into_a_few_inserts(
     assert len(inserts) == 3
     assert len({job.pk for job in jobs}) == 2500
     assert [job.pk for job in jobs] == sorted(job.pk for job in jobs)
+
+
+def test_enqueue_many_returns_jobs_equal_to_what_was_stored():
+    later = timezone.now() + timedelta(hours=1)
+    jobs = queue.enqueue_many([{"job_type": "a"}, {"job_type": "b", "run_at": later}])
+    for job in jobs:
+        stored = Job.objects.get(pk=job.pk)
+        assert (job.run_at, job.created_at, job.updated_at) == (
+            stored.run_at,
+            stored.created_at,
+            stored.updated_at,
+        )
+        assert job.created_at.utcoffset() == timedelta(0)
+    assert jobs[1].run_at == later
+
+
+def test_jobs_of_one_enqueue_many_do_not_share_their_lists():
+    first, second = queue.enqueue_many([{"job_type": "a"}, {"job_type": "b"}])
+    first.tags.append("mine")
+    first.depends_on.append(1)
+    assert (second.tags, second.depends_on) == ([], [])
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_enqueue_many_leaves_the_cycle_collector_as_it_found_it(enabled):
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        queue.enqueue_many([{"job_type": "a"}])
+        with pytest.raises(InvalidJobError):
+            queue.enqueue_many([{"job_type": "a", "priority": 500}])
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_deleting_a_job_through_the_orm_deletes_its_events():
+    job = queue.enqueue("x")
+    other = queue.enqueue("x")
+    JobEvent.objects.create(job=job, type=EventType.PROGRESS)
+    JobEvent.objects.create(job=other, type=EventType.PROGRESS)
+    Job.objects.get(pk=job.pk).delete()
+    assert not JobEvent.objects.filter(job_id=job.pk).exists()
+    assert JobEvent.objects.filter(job_id=other.pk).count() == 1
 
 
 def test_enqueue_many_resolves_existing_and_repeated_idempotency_keys():

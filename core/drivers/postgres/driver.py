@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
@@ -56,13 +57,15 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
     default_poll_interval = 1.0
     supports_estimates = True
 
-    def execute(self, sql: str, params: dict) -> list[tuple]:
+    def execute(self, sql: str, params: dict, *, binary: bool = False) -> list[tuple]:
         """Run one hot statement (enqueue, claim, outcomes) and return its rows.
 
         With server-side binding, so its parameters travel as they are instead of
         being quoted into the text in Python, and prepared (PostgreSQL plans it once
         per connection) unless the PREPARED_STATEMENTS setting is False. Errors are
         Django's, and the statement is logged in ``connection.queries`` like any.
+        ``binary`` asks for the rows in binary form: psycopg's own loaders, which for
+        timestamps give what Django's give when USE_TZ is on, in C instead of Python.
         """
         db = self.connection
         db.ensure_connection()
@@ -73,7 +76,7 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
             db.connection.prepare_threshold = sys.maxsize
         started = time.monotonic()
         with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
-            cursor.execute(sql, params, prepare=prepare)
+            cursor.execute(sql, params, prepare=prepare, binary=binary)
             rows = cursor.fetchall() if cursor.description else []
         if db.queries_logged:
             db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
@@ -113,7 +116,9 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
             }
             return match_inserted(rows, self.execute(INSERT_ONE, params))
         data = json.dumps(insert_values(rows, lambda at: None if at is None else at.isoformat()))
-        return match_inserted(rows, self.execute(INSERT, {"rows": data, "notify": NOTIFY_CHANNEL}))
+        params = {"rows": data, "notify": NOTIFY_CHANNEL}
+        # Two timestamps per row: loading them in C is a twentieth of a bulk insert.
+        return match_inserted(rows, self.execute(INSERT, params, binary=settings.USE_TZ))
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
         # One JSON parameter: quoting seven arrays element by element costs more

@@ -5,54 +5,54 @@ reclaim, release, the running marks, a dequeue lease and a waiter's look at its 
 
 from core.drivers.tables import sql
 
-
-def _insert(rows: str) -> str:
-    """The insert of jobs from ``rows`` (a SELECT or VALUES of the columns below) and
-    one NOTIFY per queue, delivered at commit. No ``added`` event row: the job's
-    ``created_at`` is that event (see ``core.jobs.lookup.job_events``)."""
-    return sql(
-        """
-WITH ins AS (
-    INSERT INTO {Job} (job_type, queue, channel, payload, priority, run_at, max_attempts,
-                          retry_delay, retry_backoff, retry_delay_max, timeout,
-                          force_kill_on_timeout, tags, idempotency_key, depends_on,
-                          dead_letter_job_type, lock_timeout, status, attempts, progress,
-                          errors, step_data, created_at, updated_at)
+_INSERT_INTO = """
+INSERT INTO {Job} (job_type, queue, channel, payload, priority, run_at, max_attempts,
+                   retry_delay, retry_backoff, retry_delay_max, timeout,
+                   force_kill_on_timeout, tags, idempotency_key, depends_on,
+                   dead_letter_job_type, lock_timeout, status, attempts, progress,
+                   errors, step_data, created_at, updated_at)
 """
-        + rows
-        + """
-        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+_ON_CONFLICT = "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+
+# No ``added`` event row in either insert: the job's ``created_at`` is that event (see
+# ``core.jobs.lookup.job_events``). Each NOTIFYs the jobs' queues, delivered at commit.
+
+# Many jobs: one JSON parameter, each row an array of the columns' values; one NOTIFY
+# per queue.
+INSERT = sql(
+    f"""
+WITH ins AS ({_INSERT_INTO}
+    SELECT e->>0, e->>1, e->>2, e->3, (e->>4)::smallint,
+           coalesce((e->>5)::timestamptz, now()), (e->>6)::int, (e->>7)::float8, e->>8,
+           (e->>9)::float8, (e->>10)::float8, (e->>11)::boolean, e->12, e->>13,
+           e->14, e->>15, (e->>16)::float8, 'pending', 0, 0, '[]', '{{}}', now(), now()
+      FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t(e, n)
+     ORDER BY n
+    {_ON_CONFLICT}
  RETURNING id, idempotency_key, run_at, created_at, queue
 ), wake AS (
     SELECT count(pg_notify(%(notify)s, queue)) AS n FROM (SELECT DISTINCT queue FROM ins) q
 )
 SELECT id, idempotency_key, run_at, created_at FROM ins, wake
 """
-    )
-
-
-# Many jobs: one JSON parameter, each row an array of the columns' values.
-INSERT = _insert(
-    """
-    SELECT e->>0, e->>1, e->>2, e->3, (e->>4)::smallint,
-           coalesce((e->>5)::timestamptz, now()), (e->>6)::int, (e->>7)::float8, e->>8,
-           (e->>9)::float8, (e->>10)::float8, (e->>11)::boolean, e->12, e->>13,
-           e->14, e->>15, (e->>16)::float8, 'pending', 0, 0, '[]', '{}', now(), now()
-      FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t(e, n)
-     ORDER BY n"""
 )
 
-# One job: its values as parameters, so a prepared plan serves every enqueue.
-INSERT_ONE = _insert(
-    """
-    VALUES (%(job_type)s::text, %(queue)s::text, %(channel)s::text, %(payload)s::jsonb,
-            %(priority)s::smallint, coalesce(%(run_at)s::timestamptz, now()),
-            %(max_attempts)s::int, %(retry_delay)s::float8, %(retry_backoff)s::text,
-            %(retry_delay_max)s::float8, %(timeout)s::float8,
-            %(force_kill_on_timeout)s::boolean, %(tags)s::jsonb,
-            %(idempotency_key)s::text, %(depends_on)s::jsonb,
-            %(dead_letter_job_type)s::text, %(lock_timeout)s::float8,
-            'pending', 0, 0, '[]', '{}', now(), now())"""
+# One job: its values as parameters, so a prepared plan serves every enqueue, and its
+# NOTIFY in the RETURNING list (a CTE around the insert costs the statement a tenth).
+# The fifth column is the NOTIFY's void.
+INSERT_ONE = sql(
+    f"""{_INSERT_INTO}
+VALUES (%(job_type)s::text, %(queue)s::text, %(channel)s::text, %(payload)s::jsonb,
+        %(priority)s::smallint, coalesce(%(run_at)s::timestamptz, now()),
+        %(max_attempts)s::int, %(retry_delay)s::float8, %(retry_backoff)s::text,
+        %(retry_delay_max)s::float8, %(timeout)s::float8,
+        %(force_kill_on_timeout)s::boolean, %(tags)s::jsonb,
+        %(idempotency_key)s::text, %(depends_on)s::jsonb,
+        %(dead_letter_job_type)s::text, %(lock_timeout)s::float8,
+        'pending', 0, 0, '[]', '{{}}', now(), now())
+{_ON_CONFLICT}
+RETURNING id, idempotency_key, run_at, created_at, pg_notify(%(notify)s, queue)
+"""
 )
 
 FINISH = sql(
