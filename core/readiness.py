@@ -6,6 +6,7 @@ does not exist, reads one sentence naming the database and the command to run in
 of a traceback. Imports Django and ``faults`` only.
 """
 
+from django.core.management.base import CommandError
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
@@ -47,3 +48,11 @@ def database_problem(using: str = "default") -> str | None:
             f"apply): run `python manage.py migrate` first"
         )
     return None
+
+
+def require_database(using: str = "default") -> None:
+    """For management commands: raise CommandError with ``database_problem``'s sentence
+    when there is one (a missing or unmigrated database), instead of a traceback later."""
+    problem = database_problem(using)
+    if problem:
+        raise CommandError(problem)

@@ -274,10 +274,12 @@ def test_job_finished_is_sent_after_the_outcome_is_in_the_database(connect):
     connect(signals.job_finished, read_back)
     queue.enqueue("test.fail_once", retry_delay=0)
     run_burst()
-    assert seen == [
-        ("retrying", "pending", None, 1),
-        ("completed", "completed", {"attempt": 2}, 1),
-    ]
+    (retrying, status, output, errors), completed = seen
+    # The retry is due at once: the worker may have claimed it again by the time the
+    # receiver reads the row, but the first attempt's error is there either way.
+    assert (retrying, output, errors) == ("retrying", None, 1)
+    assert status in ("pending", "processing")
+    assert completed == ("completed", "completed", {"attempt": 2}, 1)
 
 
 def test_a_raising_receiver_does_not_lose_the_outcome_and_is_logged(sent, connect, caplog):

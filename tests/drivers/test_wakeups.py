@@ -1,5 +1,6 @@
 """Idle workers wake when a job is added, not only at their next poll."""
 
+import threading
 import time
 
 import pytest
@@ -7,6 +8,8 @@ from django.db import connection
 
 from core import queue
 from core.drivers import get_driver
+from core.drivers.sqlite import listener as listener_module
+from core.drivers.sqlite.inotify import DirectoryWatch
 from core.models import Job, Queue
 from tests.workers import BackgroundWorker, wait_for
 
@@ -37,6 +40,52 @@ def test_the_sqlite_listener_ignores_writes_that_add_no_job():
         assert listener.wait(0.3) is False
     finally:
         listener.close()
+
+
+needs_inotify = pytest.mark.skipif(
+    DirectoryWatch.open(".") is None, reason="inotify (Linux) is not available here"
+)
+
+
+@needs_sqlite
+@needs_inotify
+def test_the_sqlite_listener_wakes_at_the_commit_not_at_its_next_look(monkeypatch):
+    monkeypatch.setattr(listener_module, "SAFETY_TICK", 60.0)
+    listener = get_driver().listen()
+    assert listener._watch is not None
+    adder = threading.Timer(0.2, lambda: queue.enqueue("t"))
+    try:
+        started = time.monotonic()
+        adder.start()
+        assert listener.wait(30.0) is True
+        assert time.monotonic() - started < 10.0  # woken by the write, not the 60 s look
+    finally:
+        adder.join()
+        listener.close()
+
+
+@needs_sqlite
+def test_the_sqlite_listener_looks_at_the_files_where_inotify_is_missing(monkeypatch):
+    monkeypatch.setattr(DirectoryWatch, "open", classmethod(lambda cls, directory: None))
+    listener = get_driver().listen()
+    assert listener._watch is None
+    try:
+        queue.enqueue("t")
+        assert listener.wait(2.0) is True
+    finally:
+        listener.close()
+
+
+@needs_inotify
+def test_a_directory_watch_reports_a_write_and_times_out_without_one(tmp_path):
+    watch = DirectoryWatch.open(str(tmp_path))
+    try:
+        assert watch.wait(0.05) is False
+        (tmp_path / "db.sqlite3-wal").write_bytes(b"x")
+        assert watch.wait(5.0) is True
+        assert watch.wait(0.05) is False  # the events were read
+    finally:
+        watch.close()
 
 
 def test_an_idle_worker_starts_a_new_job_long_before_its_next_poll():

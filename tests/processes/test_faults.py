@@ -207,25 +207,47 @@ def missing_database_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'empty.sqlite3'}"  # created empty: not migrated
 
 
-def test_runworker_on_a_missing_or_unmigrated_database_exits_with_one_line(tmp_path):
-    env = {**os.environ, "DATABASE_URL": missing_database_url(tmp_path)}
+def stderr_lines_on_missing_database(tmp_path, *command: str) -> list[str]:
+    """``manage.py COMMAND`` against a missing (PostgreSQL) or unmigrated (SQLite)
+    database: the non-blank lines of its stderr, once it exited with status 1."""
     done = subprocess.run(
-        [sys.executable, "manage.py", "runworker", "--burst"],
+        [sys.executable, "manage.py", *command],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "DATABASE_URL": missing_database_url(tmp_path)},
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 1
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
+    assert done.returncode == 1, done.stderr
+    return [line for line in done.stderr.splitlines() if line.strip()]
+
+
+def test_runworker_on_a_missing_or_unmigrated_database_exits_with_one_line(tmp_path):
+    lines = stderr_lines_on_missing_database(tmp_path, "runworker", "--burst")
+    assert len(lines) == 1, lines
     if connection.vendor == "postgresql":
         assert '"no_such_db"' in lines[0]
         assert "createdb no_such_db" in lines[0]
     else:
         assert "empty.sqlite3 is not migrated" in lines[0]
         assert "python manage.py migrate" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["queuebench", "--only", "raw"],
+        ["prunebench"],
+        ["streambench"],
+        ["dashboardbench", "--runs", "1"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_a_benchmark_on_a_missing_or_unmigrated_database_exits_with_one_line(tmp_path, command):
+    lines = stderr_lines_on_missing_database(tmp_path, *command)
+    assert len(lines) == 1, lines
+    expected = "createdb no_such_db" if connection.vendor == "postgresql" else "is not migrated"
+    assert expected in lines[0]
 
 
 FIRST_REQUEST = """

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import readiness
 from core.bench import dashboardbench
 from core.bench.dashboardbench import MEDIAN_TARGET_MS, P95_TARGET_MS
 from core.bench.table import server
@@ -46,6 +47,7 @@ class Command(BaseCommand):
     def handle(self, *args, runs, target_ms, target_p95_ms, url, in_process, only, **options):
         if url is not None and not url.startswith("http://"):
             raise CommandError(f"--url takes an http:// URL, not {url!r}")
+        readiness.require_database()
         runs = runs or (5 if in_process else 20)
         vendor, version = server()
         self.stdout.write(

@@ -6,6 +6,7 @@ from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
+from core import readiness
 from core.bench import prunebench
 from core.bench.table import server
 from core.models import Job
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args, rate, before, after, job_type, older_than, **options):
+        readiness.require_database()
         settings = {}
         if older_than is not None:
             settings = {

@@ -5,6 +5,7 @@ import shlex
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import readiness
 from core.bench import callbench, queuebench, raw, rawjobs
 from core.bench.options import add_options, chosen_phases
 from core.bench.table import write_table
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             shlex.split(opts["tuned"])
         except ValueError as exc:
             raise CommandError(f"--tuned: {exc}") from None
+        readiness.require_database()
         rows = queuebench.run(only, opts, self.stderr.write)
         if "call" in only:  # the call phase's own module (core.bench.callbench)
             rows += callbench.rows(opts)

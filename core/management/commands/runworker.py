@@ -133,9 +133,7 @@ class Command(BaseCommand):
         live_file = opts["liveness_file"] or conf.get("LIVENESS_FILE")
         if live_file and not os.path.isdir(os.path.dirname(os.path.abspath(live_file))):
             raise CommandError(f"liveness file {live_file}: its directory does not exist")
-        problem = readiness.database_problem()
-        if problem:
-            raise CommandError(problem)
+        readiness.require_database()
         self._configure_logging(opts["verbosity"])
         if opts["processes"] > 1:
             return self._supervise(opts, live_file)

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import readiness
 from core.bench import streambench
 from core.bench.options import add_options, chosen_phases
 from core.bench.table import write_table
@@ -21,7 +22,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        rows, dense = streambench.run(chosen_phases(opts["only"], streambench.PHASES), opts)
+        phases = chosen_phases(opts["only"], streambench.PHASES)
+        readiness.require_database()
+        rows, dense = streambench.run(phases, opts)
         write_table(self.stdout, "streambench", rows)
         if not dense:
             raise CommandError("the concurrent publishers' offsets are not dense")
