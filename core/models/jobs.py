@@ -280,8 +280,9 @@ class JobEvent(models.Model):
     # its check ran for every event row, two per job run, and cost a worker a tenth of
     # its throughput. Events are written with their job's row (the claim and outcome
     # statements hold it), and every path that deletes jobs deletes their events
-    # (core.jobs.removal, the ORM's cascade). A handler's progress event written in the
-    # very moment its job is deleted can outlive it until EVENT_RETENTION prunes it.
+    # (core.jobs.removal, the ORM's cascade). A handler's own event (progress,
+    # prolonged) written in the very moment its job is deleted can outlive the job
+    # until EVENT_RETENTION prunes it.
     job = models.ForeignKey(
         Job,
         on_delete=models.CASCADE,
