@@ -2,6 +2,7 @@
 
 import threading
 import time
+from contextlib import closing
 
 import pytest
 from django.db import connection
@@ -22,24 +23,18 @@ needs_sqlite = pytest.mark.skipif(
 
 @needs_sqlite
 def test_the_sqlite_listener_reports_an_added_job():
-    listener = get_driver().listen()
-    try:
+    with closing(get_driver().listen()) as listener:
         queue.enqueue("t")
         assert listener.wait(2.0) is True
-    finally:
-        listener.close()
 
 
 @needs_sqlite
 def test_the_sqlite_listener_ignores_writes_that_add_no_job():
     job = queue.enqueue("t")
-    listener = get_driver().listen()
-    try:
+    with closing(get_driver().listen()) as listener:
         Queue.objects.create(name="other")
         Job.objects.filter(pk=job.pk).update(priority=5)
         assert listener.wait(0.3) is False
-    finally:
-        listener.close()
 
 
 needs_inotify = pytest.mark.skipif(
@@ -51,41 +46,34 @@ needs_inotify = pytest.mark.skipif(
 @needs_inotify
 def test_the_sqlite_listener_wakes_at_the_commit_not_at_its_next_look(monkeypatch):
     monkeypatch.setattr(listener_module, "SAFETY_TICK", 60.0)
-    listener = get_driver().listen()
-    assert listener._watch is not None
     adder = threading.Timer(0.2, lambda: queue.enqueue("t"))
-    try:
+    with closing(get_driver().listen()) as listener:
+        assert listener._watch is not None
         started = time.monotonic()
         adder.start()
-        assert listener.wait(30.0) is True
-        assert time.monotonic() - started < 10.0  # woken by the write, not the 60 s look
-    finally:
-        adder.join()
-        listener.close()
+        try:
+            assert listener.wait(30.0) is True
+            assert time.monotonic() - started < 10.0  # woken by the write, not the 60 s look
+        finally:
+            adder.join()
 
 
 @needs_sqlite
 def test_the_sqlite_listener_looks_at_the_files_where_inotify_is_missing(monkeypatch):
     monkeypatch.setattr(DirectoryWatch, "open", classmethod(lambda cls, directory: None))
-    listener = get_driver().listen()
-    assert listener._watch is None
-    try:
+    with closing(get_driver().listen()) as listener:
+        assert listener._watch is None
         queue.enqueue("t")
         assert listener.wait(2.0) is True
-    finally:
-        listener.close()
 
 
 @needs_inotify
 def test_a_directory_watch_reports_a_write_and_times_out_without_one(tmp_path):
-    watch = DirectoryWatch.open(str(tmp_path))
-    try:
+    with closing(DirectoryWatch.open(str(tmp_path))) as watch:
         assert watch.wait(0.05) is False
         (tmp_path / "db.sqlite3-wal").write_bytes(b"x")
         assert watch.wait(5.0) is True
         assert watch.wait(0.05) is False  # the events were read
-    finally:
-        watch.close()
 
 
 def test_an_idle_worker_starts_a_new_job_long_before_its_next_poll():
