@@ -3,8 +3,9 @@
 Every function returns numbers; ``manage.py queuebench`` prints them.
 
 The *raw* phase (``core.bench.raw``) measures what the database itself allows: one-row
-INSERT commits, and a batched claim + complete loop in two threads, on a narrow table
-and on a copy of the job table. The queue figures are printed as ratios of those.
+INSERT commits (in turns with the single enqueues, when both phases run), and a batched
+claim + complete loop in two threads, on a narrow table and on a copy of the job table.
+The queue figures are printed as ratios of those.
 
 The processing phases run ``manage.py runworker`` as a subprocess and know it only
 by its command line and the rows it writes: steady jobs/s come from the jobs'
@@ -33,7 +34,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from core.bench.options import CountOption
-from core.bench.raw import WARM_UP, bench_raw
+from core.bench.raw import WARM_UP, bench_raw, inserts_in_turns
 from core.drivers import get_driver
 from core.models import Job, JobStatus
 from core.models import Worker as WorkerRow
@@ -178,6 +179,16 @@ def bench_single(count: int, keep: bool = False) -> float:
     if not keep:
         cleanup()
     return count / elapsed
+
+
+def bench_single_in_turns(count: int, keep: bool = False) -> tuple[float, float]:
+    """(raw one-row INSERT commits per second, jobs per second enqueued one at a time),
+    measured in turns (``raw.inserts_in_turns``); the warm-up's jobs are deleted before
+    the timed ones."""
+    rates = inserts_in_turns(count, lambda: enqueue(NOOP, queue=BENCH_QUEUE), cleanup)
+    if not keep:
+        cleanup()
+    return rates
 
 
 def bench_bulk(count: int, chunk: int, keep: bool = False) -> float:
@@ -381,15 +392,21 @@ def run(only: list[str], opts: dict, warn) -> list[tuple[str, str, str]]:
     keep = opts["keep"]
     timeout = opts.get("timeout") or TIMEOUT
     lines: list[tuple[str, str, str, str]] = []
-    raw = None
+    raw = single = None
     if "raw" in only:
-        raw = bench_raw(opts["single"], opts["jobs"], opts["raw_batch"])
+        # With the single phase, the INSERTs take turns with its enqueues.
+        in_turns = "single" in only
+        raw = bench_raw(0 if in_turns else opts["single"], opts["jobs"], opts["raw_batch"])
+        turns = ""
+        if in_turns:
+            raw.insert_rows_per_s, single = bench_single_in_turns(opts["single"], keep)
+            raw.inserts, turns = opts["single"], ", in turns with the single enqueues"
         lines.append(
             (
                 "raw: single-row INSERT commits",
                 _rate(raw.insert_rows_per_s, "rows/s"),
                 "",
-                f"({raw.inserts:,} rows, one commit each)",
+                f"({raw.inserts:,} rows, one commit each{turns})",
             )
         )
         lines.append(
@@ -409,7 +426,7 @@ def run(only: list[str], opts: dict, warn) -> list[tuple[str, str, str]]:
             )
         )
     if "single" in only:
-        rate = bench_single(opts["single"], keep)
+        rate = single if single is not None else bench_single(opts["single"], keep)
         ratio = _ratio(rate, raw.insert_rows_per_s, "raw INSERT") if raw else ""
         lines.append(("single enqueue", _rate(rate, "jobs/s"), ratio, ""))
     if "bulk" in only:

@@ -9,7 +9,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +21,8 @@ from core.bench import rawjobs
 SCRATCH = "queuebench_scratch"
 #: Untimed one-row INSERTs (and single enqueues) before the timed ones.
 WARM_UP = 50
+#: One-row INSERTs, then as many single enqueues, per turn of ``inserts_in_turns``.
+TURN = 50
 #: Threads (each with its own connection) of the raw claim + complete loop.
 RAW_THREADS = 2
 
@@ -29,8 +31,9 @@ RAW_THREADS = 2
 class Raw:
     """Result of the raw phase: what the database does without the queue around it."""
 
-    #: One-row INSERTs, each its own commit, per second.
-    insert_rows_per_s: float
+    #: One-row INSERTs, each its own commit, per second (None: not measured here, but
+    #: in turns with the single enqueues: ``inserts_in_turns``).
+    insert_rows_per_s: float | None
     inserts: int
     #: Rows claimed and completed per second by RAW_THREADS threads, until drained.
     claim_rows_per_s: float
@@ -262,20 +265,53 @@ def _drain_job_copy(dialect: _Dialect, conn, rows: int, batch: int, threads: int
     return done / seconds
 
 
-def bench_raw(single: int, rows: int, batch: int, threads: int = RAW_THREADS) -> Raw:
-    """The database's own rates on SCRATCH (created here and always dropped): ``single``
-    one-row INSERT commits, then ``rows`` pending rows claimed ``batch`` at a time and
-    completed by ``threads`` threads, each with its own connection, until drained; then
-    the same on a copy of the job table."""
+def _insert_seconds(dialect: _Dialect, conn, count: int) -> float:
+    """Seconds ``count`` one-row INSERT commits on SCRATCH take."""
+    insert, params = dialect.insert, dialect.insert_params
+    started = time.perf_counter()
+    for _ in range(count):
+        conn.execute(insert, params())
+    return time.perf_counter() - started
+
+
+def inserts_in_turns(
+    count: int, call: Callable[[], object], warmed_up: Callable[[], object] = lambda: None
+) -> tuple[float, float]:
+    """``count`` one-row INSERT commits on SCRATCH (created here and always dropped) and
+    ``count`` calls of ``call``, in turns of TURN each, after WARM_UP untimed ones of
+    each (``warmed_up`` runs after those): (INSERTs per second, calls per second).
+
+    Taking turns puts both under the same conditions: on a shared machine one commit's
+    time drifts within a minute (pgbench, the same INSERT: 0.23 to 0.31 ms), which two
+    runs one after the other would count as a difference between them."""
     dialect = _dialect()
     with scratch_table(dialect) as conn:
-        insert, params = dialect.insert, dialect.insert_params
+        _insert_seconds(dialect, conn, WARM_UP)
         for _ in range(WARM_UP):
-            conn.execute(insert, params())
-        started = time.perf_counter()
-        for _ in range(single):
-            conn.execute(insert, params())
-        insert_seconds = time.perf_counter() - started
+            call()
+        warmed_up()
+        insert_seconds = call_seconds = 0.0
+        for done in range(0, count, TURN):
+            turn = min(TURN, count - done)
+            insert_seconds += _insert_seconds(dialect, conn, turn)
+            started = time.perf_counter()
+            for _ in range(turn):
+                call()
+            call_seconds += time.perf_counter() - started
+    return count / insert_seconds, count / call_seconds
+
+
+def bench_raw(single: int, rows: int, batch: int, threads: int = RAW_THREADS) -> Raw:
+    """The database's own rates on SCRATCH (created here and always dropped): ``single``
+    one-row INSERT commits (none with 0: see ``inserts_in_turns``), then ``rows`` pending
+    rows claimed ``batch`` at a time and completed by ``threads`` threads, each with its
+    own connection, until drained; then the same on a copy of the job table."""
+    dialect = _dialect()
+    with scratch_table(dialect) as conn:
+        insert_rate = None
+        if single:
+            _insert_seconds(dialect, conn, WARM_UP)
+            insert_rate = single / _insert_seconds(dialect, conn, single)
 
         conn.execute(dialect.empty)
         conn.execute(dialect.fill, (rows,))
@@ -286,7 +322,7 @@ def bench_raw(single: int, rows: int, batch: int, threads: int = RAW_THREADS) ->
         ).fetchone()
         job_rate = _drain_job_copy(dialect, conn, rows, batch, threads)
     return Raw(
-        single / insert_seconds,
+        insert_rate,
         single,
         done / claim_seconds,
         done,

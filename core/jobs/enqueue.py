@@ -18,7 +18,7 @@ from core import signals
 from core.drivers import get_driver
 from core.exceptions import InvalidJobError
 from core.jobs import dependencies
-from core.jobs.spec import clean_job, job_defaults
+from core.jobs.spec import clean_job, clean_spec, job_defaults
 from core.models import Job, JobStatus
 
 
@@ -175,7 +175,7 @@ def enqueue_many(specs: Iterable[Mapping[str, Any]]) -> list[Job]:
             if not isinstance(spec, Mapping) or "job_type" not in spec:
                 raise InvalidJobError(f"specs[{index}]: must be a mapping with a job_type")
             try:
-                rows.append(clean_job(defaults=defaults, memo=memo, **spec))
+                rows.append(clean_spec(spec, defaults, memo))
             except InvalidJobError as exc:
                 raise InvalidJobError(f"specs[{index}]: {exc}") from None
             except TypeError as exc:  # e.g. an unexpected keyword

@@ -180,3 +180,37 @@ def clean_job(
     fields["job_type"] = _clean("job_type", job_type, memo)
     fields["payload"] = None if payload is None else check.json("payload", payload, as_stored=False)
     return fields
+
+
+#: The spec keys that tell one job of a bulk enqueue from the next (see clean_spec).
+_PER_JOB = frozenset({"payload", "idempotency_key"})
+#: Option values clean_spec remembers a spec by (hashable and immutable).
+_SPEC_TYPES = _REMEMBERED | {type(None), datetime}
+
+
+def clean_spec(spec: Mapping[str, Any], defaults: dict[str, Any], memo: dict) -> dict[str, Any]:
+    """``clean_job(**spec)`` for one job of a bulk enqueue. A spec's options besides its
+    payload and idempotency key are checked once per distinct set of them (kept in
+    ``memo``, one per bulk enqueue), when each is a str, number, bool, None or datetime:
+    the jobs of one bulk enqueue mostly share them."""
+    key = []
+    for name, value in spec.items():
+        if name in _PER_JOB:
+            continue
+        if value.__class__ not in _SPEC_TYPES:  # a list of tags, say: checked each time
+            return clean_job(defaults=defaults, memo=memo, **spec)
+        key.append((name, value.__class__, value))
+    # A tuple of (name, type, value) triples: never equal to one of _clean's keys,
+    # which share the memo.
+    key = tuple(key)
+    shared = memo.get(key)
+    if shared is None:
+        options = {name: value for name, value in spec.items() if name not in _PER_JOB}
+        memo[key] = shared = clean_job(defaults=defaults, memo=memo, **options)
+    fields = dict(shared)
+    payload, idempotency_key = spec.get("payload"), spec.get("idempotency_key")
+    if payload is not None:
+        fields["payload"] = check.json("payload", payload, as_stored=False)
+    if idempotency_key is not None:
+        fields["idempotency_key"] = _clean("idempotency_key", idempotency_key, None)
+    return fields

@@ -36,7 +36,9 @@ CLAIM = rf"([\d.]+){X} raw on job rows"
 DRAIN = r"\(2,000 jobs, 0 left, [\d.]+ s from worker start\)"
 TUNED = "--concurrency 2 --batch-size 20 --processes 2"
 ROWS = {
-    "raw: single-row INSERT commits": rf"{RATE}\s+\(50 rows, one commit each\)",
+    "raw: single-row INSERT commits": (
+        rf"{RATE}\s+\(50 rows, one commit each, in turns with the single enqueues\)"
+    ),
     r"raw: batched (?:SKIP LOCKED|BEGIN IMMEDIATE) claim \+ complete \(2 threads\)": (
         rf"{RATE}\s+\(2,000 rows, 20 per claim, narrow table\)"
     ),
@@ -120,6 +122,53 @@ def test_without_the_raw_phase_there_is_no_ratio_column():
     assert re.search(
         rf"^single enqueue\s+[\d,]+ jobs/s\s+\d+\.\d\d{X} raw INSERT$", out.getvalue(), re.MULTILINE
     ), out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_the_single_phase_the_raw_inserts_run_by_themselves():
+    out = StringIO()
+    call_command(
+        "queuebench",
+        *("--only", "raw", "--single", "20", "--jobs", "50", "--raw-batch", "10"),
+        stdout=out,
+    )
+    assert re.search(
+        rf"^raw: single-row INSERT commits\s+{RATE}\s+\(20 rows, one commit each\)$",
+        out.getvalue(),
+        re.MULTILINE,
+    ), out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_single_phase_in_turns_keeps_only_its_timed_jobs():
+    call_command(
+        "queuebench",
+        *("--only", "raw,single", "--single", "20", "--jobs", "50", "--raw-batch", "10"),
+        "--keep",
+        stdout=StringIO(),
+    )
+    assert Job.objects.filter(queue=BENCH_QUEUE).count() == 20
+    assert SCRATCH not in _tables()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inserts_and_calls_take_turns_after_their_warm_ups():
+    seen = []  # the rows in SCRATCH at each call
+
+    def call():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {SCRATCH}")
+            seen.append(cursor.fetchone()[0])
+
+    warmed_up = []
+    count = 2 * raw.TURN + 7
+    rates = raw.inserts_in_turns(count, call, lambda: warmed_up.append(len(seen)))
+    assert all(rate > 0 for rate in rates)
+    assert warmed_up == [raw.WARM_UP]
+    assert seen[: raw.WARM_UP] == [raw.WARM_UP] * raw.WARM_UP
+    turns = [raw.WARM_UP + raw.TURN] * raw.TURN + [raw.WARM_UP + 2 * raw.TURN] * raw.TURN
+    assert seen[raw.WARM_UP :] == turns + [raw.WARM_UP + count] * 7
+    assert SCRATCH not in _tables()
 
 
 @pytest.mark.django_db(transaction=True)

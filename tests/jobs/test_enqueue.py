@@ -10,6 +10,7 @@ from django.utils import timezone
 from core import queue
 from core.exceptions import InvalidJobError
 from core.jobs import enqueue as enqueue_module
+from core.jobs import spec
 from core.models import EventType, Job, JobEvent, JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -285,3 +286,38 @@ def test_a_payload_string_postgresql_cannot_store_is_refused_on_every_database(t
 def test_characters_beyond_the_basic_plane_are_kept():
     job = queue.enqueue("t", {"note": "😀 ok"})
     assert Job.objects.get(pk=job.pk).payload == {"note": "😀 ok"}
+
+
+def test_enqueue_many_checks_the_options_its_specs_share_once(monkeypatch):
+    calls = []
+    checked = spec.clean_job
+    monkeypatch.setattr(spec, "clean_job", lambda *a, **kw: calls.append(kw) or checked(*a, **kw))
+    specs = [{"job_type": "x", "queue": "q", "payload": {"n": n}} for n in range(50)]
+    specs += [{"job_type": "x", "queue": "other", "idempotency_key": f"k{n}"} for n in range(50)]
+    jobs = queue.enqueue_many(specs)
+    assert len(calls) == 2
+    assert [job.payload for job in jobs[:50]] == [{"n": n} for n in range(50)]
+    assert [job.idempotency_key for job in jobs[50:]] == [f"k{n}" for n in range(50)]
+    assert {job.queue for job in jobs[:50]} == {"q"}
+    assert {job.queue for job in jobs[50:]} == {"other"}
+    assert Job.objects.get(payload__n=7).queue == "q"
+    assert Job.objects.get(idempotency_key="k7").queue == "other"
+
+
+def test_enqueue_many_checks_a_spec_with_a_list_option_by_itself(monkeypatch):
+    calls = []
+    checked = spec.clean_job
+    monkeypatch.setattr(spec, "clean_job", lambda *a, **kw: calls.append(kw) or checked(*a, **kw))
+    jobs = queue.enqueue_many([{"job_type": "x", "tags": ["a"]}, {"job_type": "x", "tags": ["b"]}])
+    assert len(calls) == 2
+    assert [job.tags for job in jobs] == [["a"], ["b"]]
+    with pytest.raises(InvalidJobError, match=r"specs\[1\]: tags"):
+        queue.enqueue_many([{"job_type": "x", "tags": ["a"]}, {"job_type": "x", "tags": [""]}])
+
+
+def test_enqueue_many_refuses_a_bad_payload_after_the_same_options():
+    specs = [{"job_type": "x", "queue": "q", "payload": 1}] * 3
+    specs.append({"job_type": "x", "queue": "q", "payload": float("nan")})
+    with pytest.raises(InvalidJobError, match=r"specs\[3\]: payload: must be JSON"):
+        queue.enqueue_many(specs)
+    assert Job.objects.count() == 0

@@ -13,7 +13,7 @@ from core.models import Job, JobEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(
+BAD_INPUT = pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"payload": {"when": datetime(2026, 1, 1)}}, "payload: must be JSON-serialisable"),
@@ -47,12 +47,36 @@ pytestmark = pytest.mark.django_db
         ({"colour": "blue"}, "unknown option colour"),
     ],
 )
+
+
+@BAD_INPUT
 def test_enqueue_rejects_bad_input_and_writes_nothing(kwargs, message):
-    payload = kwargs.pop("payload", None)
+    options = dict(kwargs)  # the cases are shared with the enqueue_many test
+    payload = options.pop("payload", None)
     with pytest.raises(InvalidJobError, match=message):
-        queue.enqueue("x", payload, **kwargs)
+        queue.enqueue("x", payload, **options)
     assert Job.objects.count() == 0
     assert JobEvent.objects.count() == 0
+
+
+@BAD_INPUT
+def test_enqueue_many_rejects_bad_input_after_good_specs_and_writes_nothing(kwargs, message):
+    # What was checked for the good specs (remembered for the specs after them) must
+    # not let the bad one through.
+    specs = [{"job_type": "x"}, {"job_type": "x", "payload": 1}, {"job_type": "x", **kwargs}]
+    with pytest.raises(InvalidJobError, match=rf"specs\[2\]: {message}"):
+        queue.enqueue_many(specs)
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(True, "priority: must be an integer"), (1.0, "priority: must be an integer")],
+)
+def test_enqueue_many_tells_a_bool_or_float_from_the_equal_int_it_follows(value, message):
+    # 1 == 1.0 == True: the options checked for one spec are remembered by type too.
+    with pytest.raises(InvalidJobError, match=rf"specs\[1\]: {message}"):
+        queue.enqueue_many([{"job_type": "x", "priority": 1}, {"job_type": "x", "priority": value}])
 
 
 @pytest.mark.parametrize("job_type", ["", "   ", None, 42, "t" * 201])

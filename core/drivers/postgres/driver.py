@@ -45,6 +45,18 @@ from core.models import Job
 _LAST_ERROR_HOLDS = sql("""strpos(lower({Job}."errors" -> -1 ->> 'message'), lower(%s)) > 0""")
 
 
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+
+
+def _json(value: Any) -> str:
+    """``value`` as JSON text; the values most jobs have without json.dumps."""
+    if value is None:
+        return "null"
+    if value == []:
+        return "[]"
+    return json.dumps(value)
+
+
 def _condition(sql: str, params: list[str]) -> Q:
     return Q(RawSQL(sql, params, output_field=BooleanField()))
 
@@ -82,7 +94,8 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         started = time.monotonic()
         with db.wrap_database_errors:
             cursor.execute(sql, params, prepare=prepare, binary=binary)
-            rows = cursor.fetchall() if cursor.description else []
+            # The result's status, not ``description``, which builds its columns each time.
+            rows = cursor.fetchall() if cursor.pgresult.status == _TUPLES_OK else []
         if db.queries_logged:
             db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
         return rows
@@ -117,9 +130,9 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         if len(rows) == 1:
             params = {
                 **rows[0],
-                "payload": json.dumps(rows[0]["payload"]),
-                "tags": json.dumps(rows[0]["tags"]),
-                "depends_on": json.dumps(rows[0]["depends_on"]),
+                "payload": _json(rows[0]["payload"]),
+                "tags": _json(rows[0]["tags"]),
+                "depends_on": _json(rows[0]["depends_on"]),
                 "notify": NOTIFY_CHANNEL,
             }
             return match_inserted(rows, self.execute(INSERT_ONE, params, binary=binary))
