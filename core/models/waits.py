@@ -35,8 +35,8 @@ class WaitToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # A job's tokens are found through the foreign key's own index.
         indexes = [
-            models.Index(fields=["job"], name="waittoken_job_idx"),
             # The dashboard's Tokens page: by status, newest first.
             models.Index(
                 "status",

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from core import queue
@@ -221,3 +222,10 @@ def test_completing_an_overdue_token_times_it_out_instead():
     assert queue.get_token(token.pk).status == "timed_out"
     run_burst()
     assert fresh(job).output["ok"] is False
+
+
+def test_a_tokens_job_column_has_one_index():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, WaitToken._meta.db_table)
+    on_job = [name for name, c in constraints.items() if c["index"] and c["columns"] == ["job_id"]]
+    assert len(on_job) == 1, on_job
