@@ -178,8 +178,13 @@ def clean_job(
         if value is not None:
             fields[name] = _clean(name, value, memo)
     fields["job_type"] = _clean("job_type", job_type, memo)
-    fields["payload"] = None if payload is None else check.json("payload", payload, as_stored=False)
+    fields["payload"] = _payload(payload)
     return fields
+
+
+def _payload(payload: Any) -> Any:
+    """A job's payload, checked (as given, not as it will read back)."""
+    return None if payload is None else check.json("payload", payload, as_stored=False)
 
 
 #: The spec keys that tell one job of a bulk enqueue from the next (see clean_spec).
@@ -208,9 +213,8 @@ def clean_spec(spec: Mapping[str, Any], defaults: dict[str, Any], memo: dict) ->
         options = {name: value for name, value in spec.items() if name not in _PER_JOB}
         memo[key] = shared = clean_job(defaults=defaults, memo=memo, **options)
     fields = dict(shared)
-    payload, idempotency_key = spec.get("payload"), spec.get("idempotency_key")
-    if payload is not None:
-        fields["payload"] = check.json("payload", payload, as_stored=False)
+    fields["payload"] = _payload(spec.get("payload"))
+    idempotency_key = spec.get("idempotency_key")
     if idempotency_key is not None:
         fields["idempotency_key"] = _clean("idempotency_key", idempotency_key, None)
     return fields

@@ -105,6 +105,18 @@ def test_queuebench_prints_every_row_with_its_ratio_and_cleans_up():
     assert rawjobs.COPY not in _tables()
 
 
+def _small_raw_run(only: str, *args: str) -> str:
+    """The table of ``queuebench --only ONLY`` with 20 single enqueues and a small raw
+    phase (50 rows, 10 per claim)."""
+    out = StringIO()
+    call_command(
+        "queuebench",
+        *("--only", only, "--single", "20", "--jobs", "50", "--raw-batch", "10", *args),
+        stdout=out,
+    )
+    return out.getvalue()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_without_the_raw_phase_there_is_no_ratio_column():
     out = StringIO()
@@ -113,40 +125,25 @@ def test_without_the_raw_phase_there_is_no_ratio_column():
     assert X not in out.getvalue()
     assert "raw:" not in out.getvalue()
 
-    out = StringIO()
-    call_command(
-        "queuebench",
-        *("--only", "raw,single", "--single", "20", "--jobs", "50", "--raw-batch", "10"),
-        stdout=out,
-    )
+    table = _small_raw_run("raw,single")
     assert re.search(
-        rf"^single enqueue\s+[\d,]+ jobs/s\s+\d+\.\d\d{X} raw INSERT$", out.getvalue(), re.MULTILINE
-    ), out.getvalue()
+        rf"^single enqueue\s+[\d,]+ jobs/s\s+\d+\.\d\d{X} raw INSERT$", table, re.MULTILINE
+    ), table
 
 
 @pytest.mark.django_db(transaction=True)
 def test_without_the_single_phase_the_raw_inserts_run_by_themselves():
-    out = StringIO()
-    call_command(
-        "queuebench",
-        *("--only", "raw", "--single", "20", "--jobs", "50", "--raw-batch", "10"),
-        stdout=out,
-    )
+    table = _small_raw_run("raw")
     assert re.search(
         rf"^raw: single-row INSERT commits\s+{RATE}\s+\(20 rows, one commit each\)$",
-        out.getvalue(),
+        table,
         re.MULTILINE,
-    ), out.getvalue()
+    ), table
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_single_phase_in_turns_keeps_only_its_timed_jobs():
-    call_command(
-        "queuebench",
-        *("--only", "raw,single", "--single", "20", "--jobs", "50", "--raw-batch", "10"),
-        "--keep",
-        stdout=StringIO(),
-    )
+    _small_raw_run("raw,single", "--keep")
     assert Job.objects.filter(queue=BENCH_QUEUE).count() == 20
     assert SCRATCH not in _tables()
 

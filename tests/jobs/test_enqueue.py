@@ -288,14 +288,20 @@ def test_characters_beyond_the_basic_plane_are_kept():
     assert Job.objects.get(pk=job.pk).payload == {"note": "😀 ok"}
 
 
-def test_enqueue_many_checks_the_options_its_specs_share_once(monkeypatch):
+@pytest.fixture
+def clean_job_calls(monkeypatch) -> list[dict]:
+    """The keyword arguments of each spec.clean_job call from here on."""
     calls = []
     checked = spec.clean_job
     monkeypatch.setattr(spec, "clean_job", lambda *a, **kw: calls.append(kw) or checked(*a, **kw))
+    return calls
+
+
+def test_enqueue_many_checks_the_options_its_specs_share_once(clean_job_calls):
     specs = [{"job_type": "x", "queue": "q", "payload": {"n": n}} for n in range(50)]
     specs += [{"job_type": "x", "queue": "other", "idempotency_key": f"k{n}"} for n in range(50)]
     jobs = queue.enqueue_many(specs)
-    assert len(calls) == 2
+    assert len(clean_job_calls) == 2
     assert [job.payload for job in jobs[:50]] == [{"n": n} for n in range(50)]
     assert [job.idempotency_key for job in jobs[50:]] == [f"k{n}" for n in range(50)]
     assert {job.queue for job in jobs[:50]} == {"q"}
@@ -304,12 +310,9 @@ def test_enqueue_many_checks_the_options_its_specs_share_once(monkeypatch):
     assert Job.objects.get(idempotency_key="k7").queue == "other"
 
 
-def test_enqueue_many_checks_a_spec_with_a_list_option_by_itself(monkeypatch):
-    calls = []
-    checked = spec.clean_job
-    monkeypatch.setattr(spec, "clean_job", lambda *a, **kw: calls.append(kw) or checked(*a, **kw))
+def test_enqueue_many_checks_a_spec_with_a_list_option_by_itself(clean_job_calls):
     jobs = queue.enqueue_many([{"job_type": "x", "tags": ["a"]}, {"job_type": "x", "tags": ["b"]}])
-    assert len(calls) == 2
+    assert len(clean_job_calls) == 2
     assert [job.tags for job in jobs] == [["a"], ["b"]]
     with pytest.raises(InvalidJobError, match=r"specs\[1\]: tags"):
         queue.enqueue_many([{"job_type": "x", "tags": ["a"]}, {"job_type": "x", "tags": [""]}])
