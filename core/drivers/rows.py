@@ -97,20 +97,51 @@ INSERT_FIELDS = (
     "lock_timeout",
 )
 
-_INSERT_VALUES = operator.itemgetter(*INSERT_FIELDS)
+#: The INSERT_FIELDS the jobs of one bulk insert mostly share, in the order the insert
+#: statements read a kind (see insert_kinds); the other three vary from job to job.
+KIND_FIELDS = (
+    "job_type",
+    "queue",
+    "channel",
+    "priority",
+    "max_attempts",
+    "retry_delay",
+    "retry_backoff",
+    "retry_delay_max",
+    "timeout",
+    "force_kill_on_timeout",
+    "dead_letter_job_type",
+    "lock_timeout",
+    "tags",
+    "depends_on",
+)
+_KIND_SCALARS = operator.itemgetter(*KIND_FIELDS[:-2])
 _FIRST = operator.itemgetter(0)
-_RUN_AT = INSERT_FIELDS.index("run_at")
 
 
-def insert_values(rows: list[dict[str, Any]], run_at: Callable[[Any], Any]) -> list[list]:
-    """Each row's INSERT_FIELDS values in order, its run_at passed through ``run_at``
-    (the drivers' JSON rows for their insert statements)."""
-    out = []
+def insert_kinds(
+    rows: list[dict[str, Any]], run_at: Callable[[Any], Any]
+) -> tuple[list[list], list[list]]:
+    """The drivers' two JSON parameters of a bulk insert: its kinds, each distinct set
+    of KIND_FIELDS values once, and for each row in order ``[kind, payload,
+    idempotency_key, run_at]`` (its kind's index, its run_at passed through ``run_at``).
+
+    A statement reads a job's shared options from its kind instead of from every row:
+    half of SQLite's and a tenth of PostgreSQL's work per row, and less JSON to write.
+    """
+    index: dict[tuple, int] = {}
+    kinds: list[list] = []
+    values: list[list] = []
     for row in rows:
-        values = list(_INSERT_VALUES(row))
-        values[_RUN_AT] = run_at(values[_RUN_AT])
-        out.append(values)
-    return out
+        scalars, tags, depends_on = _KIND_SCALARS(row), row["tags"], row["depends_on"]
+        # Lists as tuples, to be hashable (a 3-tuple never equals the 12 scalars).
+        key = (scalars, tuple(tags), tuple(depends_on)) if tags or depends_on else scalars
+        kind = index.get(key)
+        if kind is None:
+            kind = index[key] = len(kinds)
+            kinds.append([*scalars, tags, depends_on])
+        values.append([kind, row["payload"], row["idempotency_key"], run_at(row["run_at"])])
+    return kinds, values
 
 
 CLAIM_COLUMNS = (

@@ -180,6 +180,81 @@ def test_enqueue_many_inserts_its_jobs_in_one_statement(django_assert_max_num_qu
     assert JobEvent.objects.count() == 0
 
 
+#: Every column a bulk insert reads from a job's kind (core.drivers.rows.KIND_FIELDS).
+_KIND_COLUMNS = (
+    "job_type",
+    "queue",
+    "channel",
+    "priority",
+    "max_attempts",
+    "retry_delay",
+    "retry_backoff",
+    "retry_delay_max",
+    "timeout",
+    "force_kill_on_timeout",
+    "dead_letter_job_type",
+    "lock_timeout",
+    "tags",
+    "depends_on",
+)
+
+
+def test_enqueue_many_stores_each_jobs_own_options_when_their_sets_alternate():
+    other = queue.enqueue("first")
+    plain = {"job_type": "a"}
+    every = {
+        "job_type": "b",
+        "queue": "reports",
+        "channel": "tenant-1",
+        "priority": -7,
+        "max_attempts": 5,
+        "retry_delay": 2.5,
+        "retry_backoff": "fixed",
+        "retry_delay_max": 60.0,
+        "timeout": 30.0,
+        "force_kill_on_timeout": True,
+        "dead_letter_job_type": "b.dead",
+        "lock_timeout": 90.0,
+        "tags": ["t"],
+        "depends_on": [other.pk],
+    }
+    later = timezone.now() + timedelta(hours=1)
+    specs = [
+        {**(every if n % 2 else plain), "payload": {"n": n}, "idempotency_key": f"k{n}"}
+        for n in range(6)
+    ]
+    specs[4]["run_at"] = later
+    jobs = queue.enqueue_many(specs)
+    stored = Job.objects.in_bulk([job.pk for job in jobs])
+    for n, job in enumerate(jobs):
+        row = stored[job.pk]
+        expected = every if n % 2 else {**spec.job_defaults(), **plain}
+        assert {c: getattr(row, c) for c in _KIND_COLUMNS} == {
+            c: expected[c] for c in _KIND_COLUMNS
+        }
+        assert (row.payload, row.idempotency_key) == ({"n": n}, f"k{n}")
+    assert stored[jobs[4].pk].run_at == later
+    assert stored[jobs[2].pk].run_at < later
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_only_jobs_with_an_idempotency_key_are_inserted_with_on_conflict(
+    many, django_assert_max_num_queries
+):
+    def insert_sql(**options):
+        with django_assert_max_num_queries(8) as captured:
+            if many:
+                queue.enqueue_many([{"job_type": "x", **options}] * 2)
+            else:
+                queue.enqueue("x", **options)
+        (sql,) = [q["sql"] for q in captured.captured_queries if "INSERT INTO" in q["sql"]]
+        return sql
+
+    assert "ON CONFLICT" not in insert_sql()
+    assert "ON CONFLICT" in insert_sql(idempotency_key="k")
+    assert Job.objects.filter(idempotency_key="k").count() == 1
+
+
 def test_enqueue_many_splits_very_large_lists_into_a_few_inserts(
     django_assert_max_num_queries, monkeypatch
 ):

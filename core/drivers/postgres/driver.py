@@ -22,7 +22,9 @@ from core.drivers.postgres.statements import (
     HEARTBEAT,
     HOLD,
     INSERT,
+    INSERT_KEYED,
     INSERT_ONE,
+    INSERT_ONE_KEYED,
     JOB_STATE,
     MARK_RUNNING,
     RECLAIM,
@@ -34,7 +36,7 @@ from core.drivers.rows import (
     NOTIFY_CHANNEL,
     HeartbeatReply,
     Outcome,
-    insert_values,
+    insert_kinds,
     match_inserted,
 )
 from core.drivers.stats import PostgresStats
@@ -128,17 +130,21 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         # of a bulk insert).
         binary = settings.USE_TZ
         if len(rows) == 1:
+            row = rows[0]
             params = {
-                **rows[0],
-                "payload": _json(rows[0]["payload"]),
-                "tags": _json(rows[0]["tags"]),
-                "depends_on": _json(rows[0]["depends_on"]),
+                **row,
+                "payload": _json(row["payload"]),
+                "tags": _json(row["tags"]),
+                "depends_on": _json(row["depends_on"]),
                 "notify": NOTIFY_CHANNEL,
             }
-            return match_inserted(rows, self.execute(INSERT_ONE, params, binary=binary))
-        data = json.dumps(insert_values(rows, lambda at: None if at is None else at.isoformat()))
-        params = {"rows": data, "notify": NOTIFY_CHANNEL}
-        return match_inserted(rows, self.execute(INSERT, params, binary=binary))
+            statement = INSERT_ONE if row["idempotency_key"] is None else INSERT_ONE_KEYED
+            return match_inserted(rows, self.execute(statement, params, binary=binary))
+        kinds, values = insert_kinds(rows, lambda at: None if at is None else at.isoformat())
+        params = {"kinds": json.dumps(kinds), "rows": json.dumps(values), "notify": NOTIFY_CHANNEL}
+        keyed = any(row["idempotency_key"] is not None for row in rows)
+        statement = INSERT_KEYED if keyed else INSERT
+        return match_inserted(rows, self.execute(statement, params, binary=binary))
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:
         # One JSON parameter: quoting seven arrays element by element costs more

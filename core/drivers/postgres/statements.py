@@ -16,19 +16,32 @@ _ON_CONFLICT = "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL 
 
 # No ``added`` event row in either insert: the job's ``created_at`` is that event (see
 # ``core.jobs.lookup.job_events``). Each NOTIFYs the jobs' queues, delivered at commit.
+# Each comes in two forms: with ON CONFLICT for jobs with an idempotency key, and
+# without, which jobs without one cannot need (it costs each row a speculative insert).
 
-# Many jobs: one JSON parameter, each row an array of the columns' values; one NOTIFY
-# per queue.
-INSERT = sql(
+# Many jobs: two JSON parameters (core.drivers.rows.insert_kinds), the kinds (a job's
+# shared options, each distinct set once) and the rows ([kind, payload, key, run_at]);
+# one NOTIFY per queue.
+_INSERT = sql(
     f"""
 WITH ins AS ({_INSERT_INTO}
-    SELECT e->>0, e->>1, e->>2, e->3, (e->>4)::smallint,
-           coalesce((e->>5)::timestamptz, now()), (e->>6)::int, (e->>7)::float8, e->>8,
-           (e->>9)::float8, (e->>10)::float8, (e->>11)::boolean, e->12, e->>13,
-           e->14, e->>15, (e->>16)::float8, 'pending', 0, 0, '[]', '{{}}', now(), now()
-      FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t(e, n)
-     ORDER BY n
-    {_ON_CONFLICT}
+    SELECT k.job_type, k.queue, k.channel, r->1, k.priority,
+           coalesce((r->>3)::timestamptz, now()), k.max_attempts, k.retry_delay,
+           k.retry_backoff, k.retry_delay_max, k.timeout, k.force_kill_on_timeout, k.tags,
+           r->>2, k.depends_on, k.dead_letter_job_type, k.lock_timeout,
+           'pending', 0, 0, '[]', '{{{{}}}}', now(), now()
+      FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS t(r, n)
+      JOIN (SELECT n - 1 AS kind, e->>0 AS job_type, e->>1 AS queue, e->>2 AS channel,
+                   (e->>3)::smallint AS priority, (e->>4)::int AS max_attempts,
+                   (e->>5)::float8 AS retry_delay, e->>6 AS retry_backoff,
+                   (e->>7)::float8 AS retry_delay_max, (e->>8)::float8 AS timeout,
+                   (e->>9)::boolean AS force_kill_on_timeout,
+                   e->>10 AS dead_letter_job_type, (e->>11)::float8 AS lock_timeout,
+                   e->12 AS tags, e->13 AS depends_on
+              FROM jsonb_array_elements(%(kinds)s::jsonb) WITH ORDINALITY AS k(e, n)) AS k
+        ON k.kind = (t.r->>0)::int
+     ORDER BY t.n
+    {{conflict}}
  RETURNING id, idempotency_key, run_at, created_at, queue
 ), wake AS (
     SELECT count(pg_notify(%(notify)s, queue)) AS n FROM (SELECT DISTINCT queue FROM ins) q
@@ -36,11 +49,13 @@ WITH ins AS ({_INSERT_INTO}
 SELECT id, idempotency_key, run_at, created_at FROM ins, wake
 """
 )
+INSERT = _INSERT.format(conflict="")
+INSERT_KEYED = _INSERT.format(conflict=_ON_CONFLICT)
 
 # One job: its values as parameters, so a prepared plan serves every enqueue, and its
 # NOTIFY in the RETURNING list (a CTE around the insert costs the statement a tenth).
 # The fifth column is the NOTIFY's void.
-INSERT_ONE = sql(
+_INSERT_ONE = sql(
     f"""{_INSERT_INTO}
 VALUES (%(job_type)s::text, %(queue)s::text, %(channel)s::text, %(payload)s::jsonb,
         %(priority)s::smallint, coalesce(%(run_at)s::timestamptz, now()),
@@ -49,11 +64,13 @@ VALUES (%(job_type)s::text, %(queue)s::text, %(channel)s::text, %(payload)s::jso
         %(force_kill_on_timeout)s::boolean, %(tags)s::jsonb,
         %(idempotency_key)s::text, %(depends_on)s::jsonb,
         %(dead_letter_job_type)s::text, %(lock_timeout)s::float8,
-        'pending', 0, 0, '[]', '{{}}', now(), now())
-{_ON_CONFLICT}
+        'pending', 0, 0, '[]', '{{{{}}}}', now(), now())
+{{conflict}}
 RETURNING id, idempotency_key, run_at, created_at, pg_notify(%(notify)s, queue)
 """
 )
+INSERT_ONE = _INSERT_ONE.format(conflict="")
+INSERT_ONE_KEYED = _INSERT_ONE.format(conflict=_ON_CONFLICT)
 
 FINISH = sql(
     """

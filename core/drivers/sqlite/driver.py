@@ -16,7 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.drivers.base import Driver
-from core.drivers.rows import HeartbeatReply, Outcome, insert_values, match_inserted
+from core.drivers.rows import HeartbeatReply, Outcome, insert_kinds, match_inserted
 from core.drivers.sqlite.claim import SQLiteClaimSteps
 from core.drivers.sqlite.contains import contains_sql
 from core.drivers.sqlite.listener import SQLiteListener
@@ -29,6 +29,7 @@ from core.drivers.sqlite.statements import (
     HOLD,
     INSERT,
     INSERT_EVENTS,
+    INSERT_KEYED,
     MARK_ENDED,
     MARK_RUNNING,
     RECLAIM,
@@ -106,10 +107,14 @@ class SQLiteDriver(SQLiteStats, SQLiteClaimSteps, Driver):
     def insert_jobs(self, rows: list[dict[str, Any]]) -> list[tuple | None]:
         now = timezone.now()
         ts = self._ts(now)
-        data = json.dumps(insert_values(rows, lambda at: ts if at is None else self._ts(at)))
+        kinds, values = insert_kinds(rows, lambda at: ts if at is None else self._ts(at))
+        keyed = any(row["idempotency_key"] is not None for row in rows)
         # One statement: its own transaction (no added event rows; see job_events).
         with self.connection.cursor() as cursor:
-            cursor.execute(INSERT, [ts, ts, data])
+            cursor.execute(
+                INSERT_KEYED if keyed else INSERT,
+                [json.dumps(kinds), ts, ts, json.dumps(values)],
+            )
             returned = cursor.fetchall()
         matched = match_inserted(rows, [(i, key, None, None) for i, key in returned])
         return [

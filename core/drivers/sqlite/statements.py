@@ -13,23 +13,40 @@ RETURNING next_offset
 """
 )
 
-INSERT = sql(
+# Enqueue: two JSON parameters (core.drivers.rows.insert_kinds), the kinds (a job's
+# shared options, each distinct set once, read into a table first) and the rows
+# ([kind, payload, key, run_at]); ON CONFLICT only for jobs with an idempotency key
+# ("WHERE true" lets SQLite's parser take it after a SELECT).
+_INSERT = sql(
     """
+WITH kind AS MATERIALIZED (
+    SELECT key AS kind, value ->> 0 AS job_type, value ->> 1 AS queue,
+           value ->> 2 AS channel, value ->> 3 AS priority, value ->> 4 AS max_attempts,
+           value ->> 5 AS retry_delay, value ->> 6 AS retry_backoff,
+           value ->> 7 AS retry_delay_max, value ->> 8 AS timeout,
+           value ->> 9 AS force_kill_on_timeout, value ->> 10 AS dead_letter_job_type,
+           value ->> 11 AS lock_timeout, value -> 12 AS tags, value -> 13 AS depends_on
+      FROM json_each(%s)
+)
 INSERT INTO {Job} (job_type, queue, channel, payload, priority, run_at, max_attempts,
                       retry_delay, retry_backoff, retry_delay_max, timeout,
                       force_kill_on_timeout, tags, idempotency_key, depends_on,
                       dead_letter_job_type, lock_timeout, status, attempts, progress,
                       errors, step_data, created_at, updated_at)
-SELECT value ->> 0, value ->> 1, value ->> 2, value -> 3, value ->> 4, value ->> 5,
-       value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
-       value -> 12, value ->> 13, value -> 14, value ->> 15, value ->> 16,
-       'pending', 0, 0, '[]', '{}', %s, %s
-  FROM json_each(%s)
- WHERE true  -- needed before ON CONFLICT after a SELECT
- ORDER BY key
-    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+SELECT k.job_type, k.queue, k.channel, r.value -> 1, k.priority, r.value ->> 3,
+       k.max_attempts, k.retry_delay, k.retry_backoff, k.retry_delay_max, k.timeout,
+       k.force_kill_on_timeout, k.tags, r.value ->> 2, k.depends_on,
+       k.dead_letter_job_type, k.lock_timeout, 'pending', 0, 0, '[]', '{{}}', %s, %s
+  FROM json_each(%s) AS r JOIN kind AS k ON k.kind = r.value ->> 0
+ WHERE true
+ ORDER BY r.key
+{conflict}
 RETURNING id, idempotency_key
 """
+)
+INSERT = _INSERT.format(conflict="")
+INSERT_KEYED = _INSERT.format(
+    conflict="    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
 )
 
 FINISH = sql(
