@@ -50,8 +50,8 @@ STAMP = "queueadmin.stamp"
 TIMES = "\N{MULTIPLICATION SIGN}"
 #: Seconds between polls of the Job table.
 POLL = 0.05
-#: The extra runworker arguments of the *tuned* phase (``--tuned``).
-TUNED = "--concurrency 8 --batch-size 2000 --processes 2"
+#: The extra runworker arguments of the *tuned* phase (``--tuned``): no per-job log lines.
+TUNED = "--concurrency 8 --batch-size 2000 --processes 2 -v 0"
 #: Seconds a processing run may take before it is stopped (``--timeout``).
 TIMEOUT = 600.0
 

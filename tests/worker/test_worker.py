@@ -306,6 +306,32 @@ def test_the_job_line_is_logged_once_its_outcome_is_written(caplog):
     assert "outcome=completed duration=" in line
 
 
+def test_each_job_of_a_batch_gets_its_own_line_record_like_logger_info_makes(caplog):
+    import logging
+
+    from core.drivers.rows import ClaimedJob, Outcome
+    from core.worker import completer
+
+    batch = [
+        (
+            Outcome(n, "completed", "completed", seconds=0.5),
+            ClaimedJob(n, "t", "q", None, 1, 3, 1.0, "fixed", 1.0, None, False, None),
+        )
+        for n in (7, 8, 9)
+    ]
+    with caplog.at_level("INFO", logger="queueadmin.worker.jobs"):
+        completer._log(batch)
+    records = [r for r in caplog.records if r.name == "queueadmin.worker.jobs"]
+    assert [r.getMessage() for r in records] == [
+        f"job id={n} type=t queue=q attempt=1/3 outcome=completed duration=0.500s"
+        for n in (7, 8, 9)
+    ]
+    assert len({id(r) for r in records}) == 3
+    assert {(r.levelno, r.funcName, r.module) for r in records} == {
+        (logging.INFO, "_log", "completer")
+    }
+
+
 def test_the_worker_log_formatter_writes_the_standard_line():
     import logging
 
