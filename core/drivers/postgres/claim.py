@@ -46,12 +46,12 @@ WITH claimed AS (
     UPDATE {Job} AS j"""
     + _SET_PROCESSING
     + """
-      FROM (SELECT id FROM {Job}
-             WHERE status = 'pending' AND run_at <= now() {filters}
-             ORDER BY priority DESC, run_at, id
-             LIMIT %(limit)s
-             FOR UPDATE SKIP LOCKED) AS picked
-     WHERE j.id = picked.id
+     WHERE j.id = ANY(ARRAY(
+           SELECT id FROM {Job}
+            WHERE status = 'pending' AND run_at <= now() {filters}
+            ORDER BY priority DESC, run_at, id
+            LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED))
  RETURNING j.priority, j.run_at, {returning}"""
     + _EVENTS
     + "SELECT {columns} FROM claimed ORDER BY priority DESC, run_at, id"
@@ -74,14 +74,15 @@ WITH snap AS MATERIALIZED ("""
     UPDATE {Job} AS j"""
     + _SET_PROCESSING
     + """
-      FROM (SELECT id FROM {Job}
-             WHERE status = 'pending' AND run_at <= now() {filters}
-               AND (SELECT cardinality(paused) = 0 AND cardinality(limited) = 0
-                           AND NOT policies AND NOT channel_jobs FROM snap)
-             ORDER BY priority DESC, run_at, id
-             LIMIT %(limit)s
-             FOR UPDATE SKIP LOCKED) AS picked, async
-     WHERE j.id = picked.id
+      FROM async
+     WHERE j.id = ANY(ARRAY(
+           SELECT id FROM {Job}
+            WHERE status = 'pending' AND run_at <= now() {filters}
+              AND (SELECT cardinality(paused) = 0 AND cardinality(limited) = 0
+                          AND NOT policies AND NOT channel_jobs FROM snap)
+            ORDER BY priority DESC, run_at, id
+            LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED))
  RETURNING j.priority, j.run_at, {returning}"""
     + _EVENTS
     # The snapshot as one text column: repeated on every row, it costs nothing to decode.
