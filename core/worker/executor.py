@@ -94,7 +94,8 @@ def failure(job: ClaimedJob, error: dict[str, Any]) -> Outcome:
 def completed(job: ClaimedJob, output: Any) -> Outcome:
     """A completed attempt; ``output`` must be JSON or the attempt fails."""
     try:
-        _output_check.json("output", output, as_stored=False)
+        if output is not None:  # most handlers return nothing: no check needed
+            _output_check.json("output", output, as_stored=False)
     except ValueError as exc:  # not JSON, too deep, or strings no database stores
         bad = TypeError(f"handler returned output that is not JSON-serialisable or storable: {exc}")
         return failure(job, error_entry(job, bad, HANDLER_ERROR, tb=""))
