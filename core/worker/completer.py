@@ -298,8 +298,8 @@ def _log(batch: list[tuple[Outcome, ClaimedJob]]) -> None:
     One record per job, as ``job_logger.info`` would make it, but made once per batch
     and copied for the next jobs with their own arguments: what a record collects
     besides them (the time, this thread's and process's names, the caller) is the
-    same for the whole batch, written at one moment, and collecting it was most of
-    a line's cost (a tenth of a no-op job's in the worker)."""
+    same for the whole batch, written at one moment, and collecting it was about a
+    third of a line's cost."""
     template = kind = None
     for outcome, job in batch:
         text = hooks.describe(job)
