@@ -97,26 +97,23 @@ INSERT_FIELDS = (
     "lock_timeout",
 )
 
+#: The INSERT_FIELDS that vary from job to job of one bulk insert (see insert_kinds).
+_PER_ROW_FIELDS = ("payload", "idempotency_key", "run_at")
+#: The lists among the rest, last in a kind.
+_KIND_LISTS = ("tags", "depends_on")
 #: The INSERT_FIELDS the jobs of one bulk insert mostly share, in the order the insert
-#: statements read a kind (see insert_kinds); the other three vary from job to job.
+#: statements read a kind (see insert_kinds).
 KIND_FIELDS = (
-    "job_type",
-    "queue",
-    "channel",
-    "priority",
-    "max_attempts",
-    "retry_delay",
-    "retry_backoff",
-    "retry_delay_max",
-    "timeout",
-    "force_kill_on_timeout",
-    "dead_letter_job_type",
-    "lock_timeout",
-    "tags",
-    "depends_on",
+    *(f for f in INSERT_FIELDS if f not in _PER_ROW_FIELDS + _KIND_LISTS),
+    *_KIND_LISTS,
 )
-_KIND_SCALARS = operator.itemgetter(*KIND_FIELDS[:-2])
+_KIND_SCALARS = operator.itemgetter(*KIND_FIELDS[: -len(_KIND_LISTS)])
 _FIRST = operator.itemgetter(0)
+
+
+def any_keyed(rows: list[dict[str, Any]]) -> bool:
+    """Whether any row has an idempotency key (only then may an insert hit one)."""
+    return any(row["idempotency_key"] is not None for row in rows)
 
 
 def insert_kinds(

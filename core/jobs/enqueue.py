@@ -16,6 +16,7 @@ from django.db.models.base import ModelState
 
 from core import signals
 from core.drivers import get_driver
+from core.drivers.rows import any_keyed
 from core.exceptions import InvalidJobError
 from core.jobs import dependencies
 from core.jobs.spec import clean_job, clean_spec, job_defaults
@@ -76,7 +77,7 @@ def _insert(rows: list[dict[str, Any]]) -> list[Job]:
     existing job (``deduplicated`` True).
     """
     _check_dependencies(rows)
-    keyed = any(row["idempotency_key"] is not None for row in rows)
+    keyed = any_keyed(rows)
     unique = (
         list({row["idempotency_key"] or ("", i): row for i, row in enumerate(rows)}.values())
         if keyed

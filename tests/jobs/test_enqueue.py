@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import queue
+from core.drivers.rows import KIND_FIELDS
 from core.exceptions import InvalidJobError
 from core.jobs import enqueue as enqueue_module
 from core.jobs import spec
@@ -180,25 +181,6 @@ def test_enqueue_many_inserts_its_jobs_in_one_statement(django_assert_max_num_qu
     assert JobEvent.objects.count() == 0
 
 
-#: Every column a bulk insert reads from a job's kind (core.drivers.rows.KIND_FIELDS).
-_KIND_COLUMNS = (
-    "job_type",
-    "queue",
-    "channel",
-    "priority",
-    "max_attempts",
-    "retry_delay",
-    "retry_backoff",
-    "retry_delay_max",
-    "timeout",
-    "force_kill_on_timeout",
-    "dead_letter_job_type",
-    "lock_timeout",
-    "tags",
-    "depends_on",
-)
-
-
 def test_enqueue_many_stores_each_jobs_own_options_when_their_sets_alternate():
     other = queue.enqueue("first")
     plain = {"job_type": "a"}
@@ -229,9 +211,7 @@ def test_enqueue_many_stores_each_jobs_own_options_when_their_sets_alternate():
     for n, job in enumerate(jobs):
         row = stored[job.pk]
         expected = every if n % 2 else {**spec.job_defaults(), **plain}
-        assert {c: getattr(row, c) for c in _KIND_COLUMNS} == {
-            c: expected[c] for c in _KIND_COLUMNS
-        }
+        assert {c: getattr(row, c) for c in KIND_FIELDS} == {c: expected[c] for c in KIND_FIELDS}
         assert (row.payload, row.idempotency_key) == ({"n": n}, f"k{n}")
     assert stored[jobs[4].pk].run_at == later
     assert stored[jobs[2].pk].run_at < later

@@ -36,6 +36,7 @@ from core.drivers.rows import (
     NOTIFY_CHANNEL,
     HeartbeatReply,
     Outcome,
+    any_keyed,
     insert_kinds,
     match_inserted,
 )
@@ -142,8 +143,7 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
             return match_inserted(rows, self.execute(statement, params, binary=binary))
         kinds, values = insert_kinds(rows, lambda at: None if at is None else at.isoformat())
         params = {"kinds": json.dumps(kinds), "rows": json.dumps(values), "notify": NOTIFY_CHANNEL}
-        keyed = any(row["idempotency_key"] is not None for row in rows)
-        statement = INSERT_KEYED if keyed else INSERT
+        statement = INSERT_KEYED if any_keyed(rows) else INSERT
         return match_inserted(rows, self.execute(statement, params, binary=binary))
 
     def finish(self, worker_id: str, outcomes: list[Outcome]) -> list[int]:

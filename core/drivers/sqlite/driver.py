@@ -16,7 +16,13 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.drivers.base import Driver
-from core.drivers.rows import HeartbeatReply, Outcome, insert_kinds, match_inserted
+from core.drivers.rows import (
+    HeartbeatReply,
+    Outcome,
+    any_keyed,
+    insert_kinds,
+    match_inserted,
+)
 from core.drivers.sqlite.claim import SQLiteClaimSteps
 from core.drivers.sqlite.contains import contains_sql
 from core.drivers.sqlite.listener import SQLiteListener
@@ -108,11 +114,10 @@ class SQLiteDriver(SQLiteStats, SQLiteClaimSteps, Driver):
         now = timezone.now()
         ts = self._ts(now)
         kinds, values = insert_kinds(rows, lambda at: ts if at is None else self._ts(at))
-        keyed = any(row["idempotency_key"] is not None for row in rows)
         # One statement: its own transaction (no added event rows; see job_events).
         with self.connection.cursor() as cursor:
             cursor.execute(
-                INSERT_KEYED if keyed else INSERT,
+                INSERT_KEYED if any_keyed(rows) else INSERT,
                 [json.dumps(kinds), ts, ts, json.dumps(values)],
             )
             returned = cursor.fetchall()
