@@ -162,10 +162,20 @@ def _plan(queryset) -> str:
     [
         ({"payload": {"customer": 42}}, "job_payload_gin"),
         ({"payload_has": {"customer.id": 42}}, "job_payload_gin"),
-        ({"tags": ["tenant:7"]}, "job_tags_gin"),
-        ({"tags": ["tenant:7", "tenant:8"], "tag_mode": "any"}, "job_tags_gin"),
-        ({"tags": ["tenant:7"], "tag_mode": "exact"}, "job_tags_gin"),
+        ({"tags": ["tenant:7"]}, "job_tagged_gin"),
+        ({"tags": ["tenant:7", "tenant:8"], "tag_mode": "any"}, "job_tagged_gin"),
+        ({"tags": ["tenant:7"], "tag_mode": "exact"}, "job_tagged_gin"),
     ],
 )
 def test_postgres_payload_and_tag_filters_can_use_their_gin_index(postgres_only, filters, index):
     assert f"Bitmap Index Scan on {index}" in _plan(filter_jobs(**filters))
+
+
+def test_postgres_tag_index_leaves_untagged_jobs_out(postgres_only):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'job_tagged_gin'")
+        (definition,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'job_tags_gin'")
+        (old,) = cursor.fetchone()
+    assert definition.endswith("WHERE (tags <> '[]'::jsonb)")
+    assert old == 0

@@ -103,7 +103,7 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
             db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
         return rows
 
-    # The GIN indexes (jsonb_path_ops) on tags and payload serve @> and nothing else,
+    # The GIN indexes (jsonb_path_ops) on payload and tags serve @> and nothing else,
     # so every tag and payload filter is written as containment.
 
     def _tags_exact(self, tags: list[str]) -> Q:
@@ -121,7 +121,12 @@ class PostgresDriver(PostgresStats, PostgresClaimSteps, Driver):
         return q
 
     def _contains(self, column: str, value: dict | list) -> Q:
-        return _condition(sql(f'{{Job}}."{column}" @> %s::jsonb'), [json.dumps(value)])
+        condition = f'{{Job}}."{column}" @> %s::jsonb'
+        if column == "tags" and value:
+            # Only a job with tags contains some: saying so lets the planner use
+            # job_tagged_gin, which holds tagged jobs only (migration 0010).
+            condition = f"({condition} AND {{Job}}.\"tags\" <> '[]'::jsonb)"
+        return _condition(sql(condition), [json.dumps(value)])
 
     def last_error_filter(self, text: str) -> Q:
         return _condition(_LAST_ERROR_HOLDS, [text])
