@@ -9,7 +9,7 @@ Every check returns the cleaned value. Imports: exceptions and durations only.
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -155,6 +155,22 @@ class Checks:
         if not NAME_PATTERN.match(value):
             raise self.fail(field, f"{value!r} {NAME_RULE}")
         return value
+
+    def names(
+        self, field: str, value: Any, each: Callable | None = None, *, one: bool = True
+    ) -> list[str]:
+        """A non-empty list of names, each checked by ``each`` (``text`` by default); a
+        bare string is one name when ``one``, and refused otherwise (not read as a list
+        of its characters)."""
+        if one and isinstance(value, str):
+            value = [value]
+        if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+            either = "a name or " if one else ""
+            raise self.fail(field, f"must be {either}a list of names, got {value!r}")
+        names = [(each or self.text)(field, item) for item in value]
+        if not names:
+            raise self.fail(field, "give at least one name")
+        return names
 
     def optional_text(self, field: str, value: Any, max_length: int = 200) -> str | None:
         """``text``, or None."""

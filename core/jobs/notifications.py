@@ -15,8 +15,11 @@ from typing import Any
 from core.drivers import get_driver
 from core.drivers.rows import JOB_EVENTS
 from core.exceptions import InvalidJobError, NotificationsUnavailable
+from core.validation import Checks
 
 __all__ = ["JOB_EVENTS", "Listener", "listen", "notify", "notify_jobs"]
+
+check = Checks(InvalidJobError)
 
 
 def notify(rows: Iterable[tuple[int, str, str, str]]) -> None:
@@ -41,21 +44,8 @@ def notify_jobs(jobs: Iterable[Any], event: str, status: str | None = None) -> N
     notify(rows)
 
 
-def _names(field: str, value: Any, allowed: tuple[str, ...] | None = None) -> frozenset | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [value]
-    try:
-        names = frozenset(value)
-    except TypeError:
-        raise InvalidJobError(f"{field}: must be a list of names, got {value!r}") from None
-    if not all(isinstance(name, str) and name for name in names):
-        raise InvalidJobError(f"{field}: must be a list of names, got {value!r}")
-    if allowed is not None and not names <= set(allowed):
-        unknown = ", ".join(sorted(names - set(allowed)))
-        raise InvalidJobError(f"{field}: unknown {unknown}; one of {', '.join(allowed)}")
-    return names
+def _names(field: str, value: Any, each=None) -> frozenset | None:
+    return None if value is None else frozenset(check.names(field, value, each))
 
 
 class Listener:
@@ -64,8 +54,11 @@ class Listener:
     returns is never missed. Close it (or use ``with``) to free its connection."""
 
     def __init__(self, events=None, queues=None, timeout: float | None = None) -> None:
-        self.events = _names("events", events, JOB_EVENTS)
-        self.queues = _names("queues", queues)
+        self.events = _names("events", events)
+        if self.events is not None and not self.events <= set(JOB_EVENTS):
+            unknown = ", ".join(sorted(self.events - set(JOB_EVENTS)))
+            raise InvalidJobError(f"events: unknown {unknown}; one of {', '.join(JOB_EVENTS)}")
+        self.queues = _names("queues", queues, check.name)
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
         ):

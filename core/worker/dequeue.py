@@ -174,17 +174,6 @@ def _owner() -> str:
     return f"dequeue:{socket.gethostname()[:100]}:{uuid.uuid4().hex[:12]}"
 
 
-def _names(field_name: str, value: Any, clean) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, Iterable) or isinstance(value, bytes | dict):
-        raise InvalidJobError(f"{field_name}: must be a name or a list of names, got {value!r}")
-    names = [clean(field_name, item, 200) for item in value]
-    if not names:
-        raise InvalidJobError(f"{field_name}: give at least one name")
-    return names
-
-
 def _reclaim_expired(driver) -> None:
     """Make jobs whose lease ran out available again (at most every RECLAIM_EVERY
     seconds per process; a worker's maintenance does it too)."""
@@ -216,8 +205,10 @@ def dequeue(
     if queue == "*":
         queues = None
     else:
-        queues = _names("queue", conf.get("DEFAULT_QUEUE") if queue is None else queue, check.name)
-    types = None if job_types is None else _names("job_types", job_types, check.text)
+        queues = check.names(
+            "queue", conf.get("DEFAULT_QUEUE") if queue is None else queue, check.name
+        )
+    types = None if job_types is None else check.names("job_types", job_types)
     channel = None if channel is None else check.name("channel", channel, 200)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidJobError(f"limit: must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")

@@ -8,8 +8,12 @@ leases, exactly as in a worker, and the call returns once every outcome is writt
 import time
 from dataclasses import dataclass, field
 
+from core.exceptions import InvalidJobError
+from core.validation import Checks
 from core.worker.options import WorkerOptions
 from core.worker.runner import Worker
+
+check = Checks(InvalidJobError)
 
 
 @dataclass(frozen=True)
@@ -63,16 +67,18 @@ def run_once(
     ``concurrency`` threads claims at once) from ``queues`` (None: every queue) and
     ``job_types`` (None: all), run it on ``concurrency`` threads of this process,
     write the outcomes and return what was done."""
-    _check(queues, "queues")
-    _check(job_types, "job_types")
+    if queues is not None:
+        queues = check.names("queues", queues, check.name, one=False)
+    if job_types is not None:
+        job_types = check.names("job_types", job_types, one=False)
     for name, value in (("limit", limit), ("concurrency", concurrency)):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             raise ValueError(f"{name}: must be a whole number of 1 or more, got {value!r}")
     options = WorkerOptions(
-        queues=list(queues) if queues is not None else None,
-        job_types=list(job_types) if job_types is not None else None,
+        queues=queues,
+        job_types=job_types,
         concurrency=concurrency,
         once=True,
         max_jobs=limit,
@@ -99,10 +105,3 @@ def run_worker(worker: Worker) -> OnceResult:
         ids=list(worker.claimed_ids),
         seconds=time.monotonic() - started,
     )
-
-
-def _check(names: list[str] | None, field_name: str) -> None:
-    if names is None:
-        return
-    if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
-        raise ValueError(f"{field_name}: must be a list of names or None, got {names!r}")
