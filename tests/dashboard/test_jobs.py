@@ -212,6 +212,37 @@ def test_search_for_nothing_known_shows_no_jobs(operator):
     response = operator.get("/jobs/", {"q": "no-such-key"})
     assert listed(response) == []
     assert "No jobs match." in response.content.decode()
+    assert "matches the search" not in response.content.decode()
+
+
+def _made_yesterday(**options):
+    job = queue.enqueue("x", **options)
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=1))
+    return job
+
+
+@pytest.mark.parametrize("term", ["#{id}", "order-7"])
+def test_search_for_a_job_outside_the_time_filter_says_it_exists(operator, term):
+    old = _made_yesterday(idempotency_key="order-7")
+    response = operator.get("/jobs/", {"q": term.format(id=old.pk), "since": "1h"})
+    assert listed(response) == []
+    body = response.content.decode()
+    assert f'<a href="/jobs/{old.pk}/">Job #{old.pk}</a>' in body
+    assert "matches the search but not the other filters" in body
+
+
+def test_search_for_a_job_of_another_status_says_it_exists(operator):
+    job = queue.enqueue("x")
+    response = operator.get("/jobs/", {"q": str(job.pk), "status": "failed"})
+    assert listed(response) == []
+    assert f"Job #{job.pk}</a>" in response.content.decode()
+
+
+def test_an_empty_older_page_does_not_point_at_the_searched_job(operator):
+    old = _made_yesterday()
+    response = operator.get("/jobs/", {"q": str(old.pk), "since": "1h", "before": old.pk})
+    assert listed(response) == []
+    assert "matches the search" not in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -57,22 +57,30 @@ def _page(qs, order: tuple[str, ...], before: int | None, after: int | None, siz
     )
 
 
+def _outside_filters(form: JobFilterForm, jobs: list, paging: bool) -> list[int]:
+    """When the first page is empty: the jobs the search box names (an id or an
+    idempotency key) that the other filters (status, time, …) leave out, newest first,
+    so that the list can say they exist."""
+    if jobs or paging or not form.is_valid():
+        return []
+    search = form.search()
+    if search is None or not form.filters():
+        return []
+    return list(Job.objects.filter(search).order_by("-id").values_list("id", flat=True)[:5])
+
+
 @staff_page("queueadmin.view_job")
 def job_list(request: HttpRequest) -> HttpResponse:
     """Jobs matching the filters, a keyset page at a time."""
     form = JobFilterForm(request.GET)
     size = conf.get("DASHBOARD_PAGE_SIZE")
     order = ordering.newest_first(form.filters() if form.is_valid() else {})
-    jobs, newer, older = _page(
-        filtered_jobs(form),
-        order,
-        _page_bound(request, "before"),
-        _page_bound(request, "after"),
-        size,
-    )
+    before, after = _page_bound(request, "before"), _page_bound(request, "after")
+    jobs, newer, older = _page(filtered_jobs(form), order, before, after, size)
     context = {
         "form": form,
         "jobs": jobs,
+        "outside": _outside_filters(form, jobs, paging=before is not None or after is not None),
         "newer": newer,
         "older": older,
         "statuses": JobStatus.values,
